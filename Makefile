@@ -1,0 +1,42 @@
+# zoolens: two commands set up and run everything on a fresh machine.
+#   make demo   - the main job on the shipped mini zoo
+#   make test   - setup, then the whole test suite
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.zoolens-installed
+FMNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+
+.PHONY: setup test demo data clean bench
+
+setup: $(STAMP) data
+
+# torch/torchvision first and pinned: pip takes these exact builds from this machine's disk.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found -- install Python 3.11"; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -q --disable-pip-version-check -e '.[dev,ray]'
+	touch $(STAMP)
+
+# Debian's dataset-fashion-mnist, when missing and apt is usable (root); otherwise say how.
+data:
+	@if [ -f $(FMNIST) ] || [ -n "$$ZOOLENS_DATA_DIR" ]; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null)) && \
+	  echo "installed dataset-fashion-mnist"; \
+	else echo "note: Fashion-MNIST missing; run 'apt-get install dataset-fashion-mnist' or set ZOOLENS_DATA_DIR"; fi
+
+test: setup
+	$(PY) -m pytest -q
+
+demo: setup
+	@if $(VENV)/bin/zoolens demo --help >/dev/null 2>&1; then $(VENV)/bin/zoolens demo; else echo "zoolens demo is not built yet; available commands:"; $(VENV)/bin/zoolens --help; fi
+
+bench: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info

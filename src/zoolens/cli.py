@@ -1,0 +1,139 @@
+"""The ``zoolens`` command line: a thin typer layer over the Python API.
+
+Errors caused by input print one line on stderr and exit with code 2; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Optional
+
+import typer
+
+from zoolens.errors import ZoolensError
+from zoolens.tables import OutputFormat, emit
+
+app = typer.Typer(help="Look inside a zoo of image classifiers: layer criticality and attack-transferability "
+                       "similarity (SAT).", no_args_is_help=True, pretty_exceptions_enable=False,
+                  add_completion=False)
+data_app = typer.Typer(help="Evaluation data sets.", no_args_is_help=True)
+models_app = typer.Typer(help="Model references.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
+
+_STATE = {"debug": False}
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+          online: bool = typer.Option(False, "--online", help="Allow downloading pretrained weights.")) -> None:
+    from zoolens.offline import set_online
+
+    _STATE["debug"] = debug
+    set_online(online)
+
+
+# ---------------------------------------------------------------------------- data
+@data_app.command("info")
+def data_info(source: str = typer.Argument(..., help="fashion-mnist[:test|train], digits or imagefolder:PATH"),
+              n: Optional[int] = typer.Option(None, "--n-images", "-n", help="Subset size (default: all)."),
+              seed: int = typer.Option(0, help="Subset seed."),
+              model: Optional[str] = typer.Option(None, help="Preprocess for this model reference and cache it."),
+              strict: bool = typer.Option(False, help="Fail on unreadable images instead of skipping them."),
+              fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Count, classes, image size and cache location of a data source."""
+    import pandas as pd
+
+    from zoolens.data import load_data, open_source
+    from zoolens.data.cache import cache_root
+
+    raw = open_source(source)
+    rows = {"source": raw.name, "location": raw.location, "images": len(raw), "classes": len(raw.classes),
+            "image_size": "x".join(map(str, raw.image_size)) if raw.image_size else "varies",
+            "channels": raw.channels, "fingerprint": raw.fingerprint, "cache": str(cache_root())}
+    if model is not None or n is not None:
+        from zoolens.models import load_model
+
+        m = load_model(model) if model else None
+        ds = load_data(source, n=n, seed=seed, model=m, strict=strict, progress=True)
+        rows.update({"subset": len(ds), "subset_shape": "x".join(map(str, ds.images.shape[1:])),
+                     "skipped": ds.n_skipped, "cache": str(ds.cache_path)})
+    df = pd.DataFrame({"field": list(rows), "value": [str(v) for v in rows.values()]})
+    if fmt is OutputFormat.table:
+        emit(df, fmt, title=f"data {source}")
+    else:
+        emit(pd.DataFrame([rows]), fmt)
+
+
+# -------------------------------------------------------------------------- models
+@models_app.command("info")
+def models_info(ref: str = typer.Argument(..., help="timm:NAME[@FILE|@init:SEED], tv:NAME[:WEIGHTS], zoo:ZOO/NAME, "
+                                                     "py:module:function"),
+                include_norm: bool = typer.Option(False, "--include-norm", help="Also list normalization layers."),
+                layers: Optional[str] = typer.Option(None, "--layers", help="Regex on module paths."),
+                trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint",
+                                                      help="Allow full unpickling of .pth files (runs code)."),
+                fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")) -> None:
+    """Parameter-owning layers in execution order, parameter counts, input size, preprocessing."""
+    import pandas as pd
+    from rich.console import Console
+
+    from zoolens.models import discover_layers, load_model
+
+    model = load_model(ref, trust_checkpoint=trust_checkpoint)
+    found = discover_layers(model.net, model.input_size, include_norm=include_norm, pattern=layers)
+    df = pd.DataFrame([{"index": l.index, "layer": l.name or "<root>", "type": l.module_type,
+                        "params": l.n_params, "tensors": ",".join(l.param_names)} for l in found])
+    if fmt is OutputFormat.table:
+        p = model.preprocess
+        total = sum(t.numel() for t in model.net.parameters())
+        Console(stderr=False).print(
+            f"[bold]{ref}[/bold]  params={total:,}  classes={model.num_classes}  input={p.input_size}  "
+            f"resize={p.interpolation} crop_pct={p.crop_pct:g}  mean={tuple(round(v, 4) for v in p.mean)}  "
+            f"std={tuple(round(v, 4) for v in p.std)}  reinit={'own init' if model.reinitializer and model.reinitializer.exact else 'reset_parameters'}")
+    emit(df, fmt, title=f"{len(df)} layers")
+
+
+def _mount_optional() -> None:
+    """Sub-apps of other subpackages, mounted when present."""
+    try:
+        from zoolens.zoo.cli import app as zoo_app
+    except ImportError:
+        return
+    app.add_typer(zoo_app, name="zoo", help="The shipped mini model zoo.")
+
+
+_mount_optional()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry: run the app, map input errors to one line and exit code 2."""
+    import click
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="zoolens", standalone_mode=False)
+    except ZoolensError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
