@@ -1,0 +1,47 @@
+"""The CLI: documented commands work, bad input gives one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from zoolens.cli import main
+
+
+def test_data_info_reports_fashion_mnist(capsys):
+    assert main(["data", "info", "fashion-mnist", "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["images"] == 10000 and row["classes"] == 10 and row["image_size"] == "28x28"
+
+
+def test_models_info_for_a_weights_file(capsys, resnet18_10cls_file):
+    path, _ = resnet18_10cls_file
+    assert main(["models", "info", f"timm:resnet18@{path}", "--format", "csv"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "index,layer,type,params,tensors"
+    assert out[1].startswith("0,conv1,Conv2d,9408") and out[-1].startswith("20,fc,Linear,5130")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["data", "info", "imagefolder:/nonexistent/folder"], "image folder /nonexistent/folder does not exist"),
+    (["data", "info", "digits", "-n", "5000"], "asked for 5000 images"),
+    (["models", "info", "py:no_such_module_xyz:f"], "cannot import 'no_such_module_xyz'"),
+    (["models", "info", "timm:resnet18@/nonexistent.safetensors"], "does not exist"),
+])
+def test_bad_input_is_one_line_exit_2(capsys, args, message):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(capsys):
+    assert main(["--debug", "data", "info", "imagefolder:/nonexistent/folder"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_console_script_exit_code():
+    proc = subprocess.run([sys.executable, "-m", "zoolens.cli", "data", "info", "nope"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown data source 'nope'" in proc.stderr and "Traceback" not in proc.stderr
