@@ -1,0 +1,151 @@
+"""A run directory: one atomically written Parquet part per finished work unit.
+
+Data flows one way: spec → work units → each unit writes ``parts/KIND/UNIT.parquet``
+(temp file + rename, so a killed run never leaves half a part) → tables assembled
+from the parts. Rerunning the same spec in the same directory skips finished units,
+so an interrupted run resumes and ends with the same tables as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+from zoolens.errors import ZoolensError
+from zoolens.tables import write_atomic
+
+_SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def unit_filename(unit_id: str) -> str:
+    """A filesystem-safe, collision-free file stem for a unit id (e.g. a model reference)."""
+    readable = _SAFE.sub("_", unit_id)[:80]
+    return f"{readable}-{hashlib.sha256(unit_id.encode()).hexdigest()[:10]}"
+
+
+class RunDir:
+    """A run's output directory.
+
+    Parameters
+    ----------
+    path:
+        Directory (created if needed).
+    spec:
+        The settings that determine the results. A directory holding a run with
+        different settings is refused instead of mixing results.
+    """
+
+    def __init__(self, path: str | os.PathLike, spec: dict[str, Any] | None = None, *, kind: str = "run"):
+        self.path = Path(path)
+        self.kind = kind
+        self.spec = spec
+        self._lock_fh = None
+
+    # ---------------------------------------------------------------- lifecycle
+    @contextlib.contextmanager
+    def open(self) -> Iterator["RunDir"]:
+        """Lock the directory for this process and check/record the spec."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path / ".lock", "w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise ZoolensError(f"another zoolens run is writing to {self.path}",
+                               "wait for it to finish or use another --out directory") from None
+        self._lock_fh = fh
+        try:
+            if self.spec is not None:
+                self._check_spec()
+            yield self
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+            self._lock_fh = None
+
+    def _check_spec(self) -> None:
+        spec_file = self.path / f"{self.kind}_spec.json"
+        new = json.dumps(self.spec, sort_keys=True, default=str)
+        if spec_file.is_file():
+            old = spec_file.read_text()
+            if json.dumps(json.loads(old), sort_keys=True) != new:
+                diff = _diff_keys(json.loads(old), self.spec)
+                raise ZoolensError(f"{self.path} holds a {self.kind} run with other settings ({diff})",
+                                   "use another --out directory, or the same settings to resume")
+        else:
+            self._write_text(spec_file, json.dumps(self.spec, indent=1, sort_keys=True, default=str))
+
+    # -------------------------------------------------------------------- parts
+    def part_path(self, part_kind: str, unit_id: str) -> Path:
+        return self.path / "parts" / part_kind / f"{unit_filename(unit_id)}.parquet"
+
+    def has_part(self, part_kind: str, unit_id: str) -> bool:
+        return self.part_path(part_kind, unit_id).is_file()
+
+    def write_part(self, part_kind: str, unit_id: str, df: pd.DataFrame) -> None:
+        df = df.copy()
+        df.attrs = {}
+        write_atomic(df, self.part_path(part_kind, unit_id))
+
+    def read_part(self, part_kind: str, unit_id: str) -> pd.DataFrame:
+        return pd.read_parquet(self.part_path(part_kind, unit_id))
+
+    def read_parts(self, part_kind: str, unit_ids: list[str] | None = None) -> pd.DataFrame:
+        """Concatenate parts, in the order of ``unit_ids`` (default: sorted file names)."""
+        folder = self.path / "parts" / part_kind
+        if unit_ids is None:
+            files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        else:
+            files = [self.part_path(part_kind, u) for u in unit_ids if self.has_part(part_kind, u)]
+        frames = [pd.read_parquet(f) for f in files]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    # --------------------------------------------------------------- manifests
+    def _write_text(self, path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+
+    def write_table(self, name: str, df: pd.DataFrame, *, csv: bool = True, parquet: bool = True) -> None:
+        """Write ``name.parquet`` (and a ``name.csv`` copy) atomically."""
+        if parquet:
+            write_atomic(df, self.path / f"{name}.parquet")
+        if csv:
+            write_atomic(df, self.path / f"{name}.csv")
+
+    def write_manifest(self, extra: dict[str, Any]) -> None:
+        """``manifest.json``: spec, package versions, and what the caller adds (data fingerprint, seeds)."""
+        path = self.path / "manifest.json"
+        manifest = json.loads(path.read_text()) if path.is_file() else {}
+        manifest.update({"versions": package_versions(), "spec": self.spec})
+        manifest.setdefault("runs", {})[self.kind] = extra
+        self._write_text(path, json.dumps(manifest, indent=1, sort_keys=True, default=str))
+
+
+def _diff_keys(old: dict, new: dict) -> str:
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in keys[:3]) or "unknown difference"
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("zoolens", "torch", "torchvision", "timm", "numpy", "pandas", "scikit-learn", "safetensors"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
