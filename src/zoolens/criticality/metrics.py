@@ -1,0 +1,67 @@
+"""Per-image distances between clean and randomized predictions, and their running means.
+
+criticality(l, s) = (1/n) Σ_i [1 − cos(p(x_i), p_{l,s}(x_i))] with p = softmax(f(x))
+(criticality paper, Sec. 3). Images whose randomized output is non-finite are
+excluded from every mean and counted, never averaged away silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+METRIC_COLUMNS = ("cosine_distance", "top1_agreement", "accuracy", "l1", "l2", "nonfinite")
+
+
+@dataclass
+class MetricSums:
+    """Running sums over batches for one (layer, seed); float64 so batch order barely matters."""
+
+    cosine: float = 0.0
+    agree: float = 0.0
+    correct: float = 0.0
+    l1: float = 0.0
+    l2: float = 0.0
+    n_finite: int = 0
+    n_nonfinite: int = 0
+    n_labelled: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def update(self, clean_probs: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor | None) -> None:
+        """Add one batch. ``clean_probs``: softmax of the unmodified model, (B, K)."""
+        logits = logits.float()
+        finite = torch.isfinite(logits).all(dim=1)
+        self.n_nonfinite += int((~finite).sum())
+        if not bool(finite.any()):
+            return
+        p = clean_probs[finite].double()
+        q = torch.softmax(logits[finite].double(), dim=1)
+        cos = torch.nn.functional.cosine_similarity(p, q, dim=1, eps=1e-12)
+        diff = p - q
+        self.cosine += float((1.0 - cos).sum())
+        self.l1 += float(diff.abs().sum(dim=1).sum())
+        self.l2 += float(diff.norm(dim=1).sum())
+        pred = q.argmax(dim=1)
+        self.agree += float((pred == p.argmax(dim=1)).sum())
+        self.n_finite += int(finite.sum())
+        if labels is not None:
+            self.correct += float((pred == labels[finite]).sum())
+            self.n_labelled += int(finite.sum())
+
+    def result(self) -> dict[str, float]:
+        n = self.n_finite
+        nan = float("nan")
+        return {
+            "cosine_distance": self.cosine / n if n else nan,
+            "top1_agreement": self.agree / n if n else nan,
+            "accuracy": self.correct / self.n_labelled if self.n_labelled else nan,
+            "l1": self.l1 / n if n else nan,
+            "l2": self.l2 / n if n else nan,
+            "nonfinite": self.n_nonfinite,
+        }
+
+
+def clean_probabilities(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax of the unmodified model's logits, in float64 (the reference for every metric)."""
+    return torch.softmax(logits.double(), dim=1)
