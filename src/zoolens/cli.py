@@ -96,24 +96,6 @@ def models_info(ref: str = typer.Argument(..., help="timm:NAME[@FILE|@init:SEED]
     emit(df, fmt, title=f"{len(df)} layers")
 
 
-def _model_refs(model: list[str] | None, zoo: str | None, only: list[str] | None) -> list[str]:
-    """Model references from ``--model`` and/or ``--zoo [--only]``."""
-    refs = list(model or [])
-    if zoo:
-        from zoolens.zoo import zoo_model_names
-
-        names = zoo_model_names(zoo)
-        if only:
-            unknown = [o for o in only if o not in names]
-            if unknown:
-                raise ZoolensError(f"zoo {zoo} has no model {unknown[0]!r}", f"choose from: {', '.join(names)}")
-            names = [n for n in names if n in only]
-        refs += [f"zoo:{zoo}/{n}" for n in names]
-    if not refs:
-        raise ZoolensError("no models given", "pass --model REF (repeatable) or --zoo fmnist-mini")
-    return refs
-
-
 def _parse_seeds(seeds: str) -> list[int]:
     try:
         if "," in seeds:
@@ -153,13 +135,20 @@ def criticality_command(
 
     from zoolens.criticality import criticality
 
-    refs = _model_refs(model, zoo, only)
+    from zoolens.selection import model_refs
+
+    refs = model_refs(model, zoo, only)
     table = criticality(refs, data=data, n_images=n_images, seeds=_parse_seeds(seeds), randomize=randomize,
                         engine=engine, include_norm=include_norm, layers=layers, data_seed=data_seed,
                         precision=precision, batch_size=batch_size, device=device, out=out,
                         trust_checkpoint=trust_checkpoint, auxiliary_below=auxiliary_below,
                         critical_above=critical_above, progress=True)
     Console().print(f"{len(table)} rows for {table['model'].nunique()} model(s) written to [bold]{out}[/bold]")
+
+
+from zoolens.similarity_cli import similarity_command  # noqa: E402
+
+app.command("similarity")(similarity_command)
 
 
 def _mount_optional() -> None:

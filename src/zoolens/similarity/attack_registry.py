@@ -1,0 +1,238 @@
+"""One adapter for every attack SAT can use, all in [0,1] pixel space.
+
+:class:`AttackConfig` names an attack and its budget (with a stable :meth:`AttackConfig.key`
+that keys the adversarial cache); :func:`run_attack` runs it on a
+:class:`~zoolens.models.wrapper.WrappedModel` (which normalizes inside, so no attack
+ever sees normalized tensors). ``pgd`` and ``fgsm`` are our own
+(:mod:`zoolens.similarity.attacks`); ``mifgsm`` and ``vmifgsm`` come from torchattack
+1.7.2, called with ``normalize=None`` for the same reason.
+
+The SAT paper (Sec. 3) uses untargeted L∞ PGD, 50 iterations, ε = 8/255 and a
+"learning rate" of 0.1. Read in [0,1] pixels, 0.1 > ε, so every step would jump to a
+corner of the ε-ball (sign-gradient steps saturate); we default to α = 2/255 (the
+usual Madry-style choice of ε/4) and document the reading in ``docs/similarity.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from zoolens.errors import ZoolensError
+from zoolens.similarity.attacks import fgsm_attack, pgd_attack
+
+ATTACKS = ("pgd", "fgsm", "mifgsm", "vmifgsm")
+PRECISIONS = ("uint8", "fp32")
+
+
+def parse_fraction(text: str | float | int, *, what: str = "value") -> float:
+    """``"8/255"`` → 0.0313…, ``"0.03"`` → 0.03. Raises :class:`ZoolensError` on junk."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        return float(Fraction(str(text).strip()))
+    except (ValueError, ZeroDivisionError):
+        raise ZoolensError(f"cannot read {what} {text!r} as a number", "write e.g. 8/255 or 0.0314") from None
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """An attack and its budget, in [0,1] pixel units.
+
+    Parameters
+    ----------
+    name:
+        ``pgd`` | ``fgsm`` | ``mifgsm`` | ``vmifgsm``.
+    eps:
+        L∞ radius (paper: 8/255).
+    alpha:
+        Step size (ignored by ``fgsm``, which steps by ``eps``).
+    steps:
+        Iterations (paper: 50; ``fgsm`` always 1).
+    random_start:
+        PGD only: start from a uniform draw in the ε-ball (Madry et al.).
+    seed:
+        Seeds the random start (PGD) and the neighbourhood samples (VMI-FGSM).
+    precision:
+        How adversarial images are stored: ``uint8`` (rounded to the 1/255 grid and
+        re-projected into the ε-ball; what a saved PNG would hold) or ``fp32``.
+    """
+
+    name: str = "pgd"
+    eps: float = 8 / 255
+    alpha: float = 2 / 255
+    steps: int = 50
+    random_start: bool = True
+    seed: int = 0
+    precision: str = "uint8"
+
+    def __post_init__(self) -> None:
+        if self.name not in ATTACKS:
+            raise ZoolensError(f"unknown attack {self.name!r}", f"use one of {', '.join(ATTACKS)}")
+        if self.precision not in PRECISIONS:
+            raise ZoolensError(f"unknown adversarial precision {self.precision!r}", "use uint8 or fp32")
+        if not (self.eps >= 0 and self.alpha >= 0 and self.steps >= 1):
+            raise ZoolensError(f"bad attack budget eps={self.eps} alpha={self.alpha} steps={self.steps}",
+                               "use eps ≥ 0, alpha ≥ 0 and steps ≥ 1")
+
+    def normalized(self) -> "AttackConfig":
+        """Drop settings an attack ignores so equivalent configs share one cache key."""
+        if self.name == "fgsm":
+            return replace(self, alpha=self.eps, steps=1, random_start=False, seed=0)
+        if self.name in ("mifgsm", "vmifgsm"):
+            return replace(self, random_start=False)
+        return self
+
+    def key(self) -> str:
+        """Stable cache key: readable prefix + digest of all (normalized) settings."""
+        cfg = self.normalized()
+        blob = json.dumps(asdict(cfg), sort_keys=True, default=repr)
+        digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return f"{cfg.name}-s{cfg.steps}-{cfg.precision}-{digest}"
+
+    def as_dict(self) -> dict:
+        return asdict(self.normalized())
+
+
+#: Named presets. ``sat-paper``: Sec. 3 of the SAT paper (PGD-50, ε = 8/255, 5,000
+#: images) with α = 2/255 standing in for the paper's ambiguous "learning rate 0.1".
+PRESETS: dict[str, dict] = {
+    "sat-paper": {"attack": AttackConfig("pgd", eps=8 / 255, alpha=2 / 255, steps=50, random_start=True),
+                  "n_images": 5000},
+}
+
+
+@contextlib.contextmanager
+def _frozen(model: nn.Module) -> Iterator[None]:
+    """Eval mode and no parameter gradients while attacking; restores both.
+
+    torchattack calls ``loss.backward()``, which would otherwise accumulate ``.grad``
+    on the model's parameters (and spend time computing them).
+    """
+    was_training = model.training
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    model.eval()
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        model.train(was_training)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _torchattack(cfg: AttackConfig, model: nn.Module, device: torch.device):
+    import torchattack
+
+    if cfg.name == "mifgsm":
+        return torchattack.MIFGSM(model, normalize=None, device=device, eps=cfg.eps, steps=cfg.steps,
+                                  alpha=cfg.alpha)
+    return torchattack.VMIFGSM(model, normalize=None, device=device, eps=cfg.eps, steps=cfg.steps,
+                               alpha=cfg.alpha)
+
+
+def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: AttackConfig, *,
+               batch_size: int = 256, generator: torch.Generator | None = None, offset: int = 0) -> torch.Tensor:
+    """Untargeted L∞ attack of ``model`` on ``images`` (the x_A of SAT, Eq. 1).
+
+    Parameters
+    ----------
+    model:
+        Maps [0,1] images to logits (normalizes inside). Attacked in eval mode with
+        frozen parameters; its mode and ``requires_grad`` flags are restored.
+    images:
+        (N, C, H, W) uint8 or float in [0,1], at the model's input size.
+    labels:
+        (N,) int64 true labels.
+    cfg:
+        The attack (see :class:`AttackConfig`).
+    batch_size:
+        Images per forward/backward pass.
+    generator:
+        CPU generator for PGD's random start; default: seeded with ``cfg.seed``.
+        VMI-FGSM draws from torch's global RNG, so it runs inside a forked RNG
+        seeded with ``cfg.seed`` (same seed → same result, global state untouched).
+    offset:
+        Position of ``images[0]`` in a larger set attacked chunk by chunk (seeds
+        VMI-FGSM's per-batch RNG so chunked and whole calls agree).
+
+    Returns
+    -------
+    torch.Tensor
+        Adversarial images on the CPU, float32 in [0,1] with ``|x_adv − x|∞ ≤ eps``
+        (before any storage quantization; see :func:`quantize`).
+    """
+    cfg = cfg.normalized()
+    x_all = images.float().div(255.0) if images.dtype == torch.uint8 else images.float()
+    if x_all.shape[0] == 0:
+        return x_all.clone()
+    if generator is None:
+        generator = torch.Generator().manual_seed(int(cfg.seed))
+    device = _device_of(model)
+    bs = max(1, int(batch_size))
+    out = []
+    with _frozen(model):
+        for start in range(0, x_all.shape[0], bs):
+            x = x_all[start:start + bs].to(device)
+            y = labels[start:start + bs].to(device)
+            if cfg.name == "pgd":
+                adv = pgd_attack(model, x, y, eps=cfg.eps, alpha=cfg.alpha, steps=cfg.steps,
+                                 random_start=cfg.random_start, generator=generator)
+            elif cfg.name == "fgsm":
+                adv = fgsm_attack(model, x, y, eps=cfg.eps)
+            else:
+                attack = _torchattack(cfg, model, device)
+                devices = [device] if device.type == "cuda" else []
+                with torch.random.fork_rng(devices=devices):
+                    torch.manual_seed(int(cfg.seed) + int(offset) + start)  # per batch: independent of earlier batches
+                    with torch.enable_grad():
+                        adv = attack(x, y).detach()
+                adv = torch.min(torch.max(adv, x - cfg.eps), x + cfg.eps).clamp_(0.0, 1.0)
+            out.append(adv.detach().float().cpu())
+    return torch.cat(out, dim=0)
+
+
+def quantize(adv: torch.Tensor, clean: torch.Tensor, eps: float) -> torch.Tensor:
+    """Round adversarial images to uint8 while staying inside the ε-ball of the clean uint8 image.
+
+    Rounding alone can leave the ball by up to 0.5/255 when 255·ε is not an integer,
+    so the rounded level is clipped to [ceil(255(x−ε)), floor(255(x+ε))] ∩ [0, 255].
+
+    Parameters
+    ----------
+    adv:
+        Float adversarial images in [0,1].
+    clean:
+        The clean images, uint8 (same shape).
+    eps:
+        L∞ radius in [0,1] units.
+
+    Returns
+    -------
+    torch.Tensor
+        uint8 images.
+    """
+    if clean.dtype != torch.uint8:
+        raise TypeError("quantize expects the clean images as uint8")
+    level = torch.round(adv.float() * 255.0)
+    base = clean.float()
+    tol = 1e-6  # 8/255*255 is 7.999999 in float32: do not lose a whole level to rounding noise
+    lo = torch.ceil(base - eps * 255.0 - tol).clamp_(0, 255)
+    hi = torch.floor(base + eps * 255.0 + tol).clamp_(0, 255)
+    return torch.min(torch.max(level, lo), hi).to(torch.uint8)
+
+
+__all__ = ["ATTACKS", "AttackConfig", "PRECISIONS", "PRESETS", "parse_fraction", "quantize", "run_attack"]
