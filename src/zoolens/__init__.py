@@ -13,5 +13,19 @@ from zoolens.data import load_data  # noqa: E402
 from zoolens.errors import ZoolensError  # noqa: E402
 from zoolens.models import load_model  # noqa: E402
 
+
+def __getattr__(name: str):
+    # Lazy: the analyses import heavier modules only when used.
+    if name == "criticality":
+        from zoolens.criticality import criticality
+
+        return criticality
+    if name == "sat_matrix":
+        from zoolens.similarity import sat_matrix
+
+        return sat_matrix
+    raise AttributeError(f"module 'zoolens' has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
-__all__ = ["ZoolensError", "load_data", "load_model", "__version__"]
+__all__ = ["ZoolensError", "criticality", "load_data", "load_model", "sat_matrix", "__version__"]
