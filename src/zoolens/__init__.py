@@ -16,10 +16,10 @@ from zoolens.models import load_model  # noqa: E402
 
 def __getattr__(name: str):
     # Lazy: the analyses import heavier modules only when used.
-    if name == "criticality":
-        from zoolens.criticality import criticality
+    if name == "criticality":  # the subpackage is callable: zoolens.criticality(models, ...)
+        import zoolens.criticality as module
 
-        return criticality
+        return module
     if name == "sat_matrix":
         from zoolens.similarity import sat_matrix
 

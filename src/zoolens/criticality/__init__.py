@@ -1,5 +1,23 @@
-"""Layer criticality (criticality paper, after Zhang et al. 2022): reset one layer at a time."""
+"""Layer criticality (criticality paper, after Zhang et al. 2022): reset one layer at a time.
+
+``zoolens.criticality`` is both this subpackage and the API function: calling the
+module calls :func:`zoolens.criticality.run.criticality`.
+"""
+
+import sys
+import types
 
 from zoolens.criticality.run import criticality, summarize
 
 __all__ = ["criticality", "summarize"]
+
+
+class _CallableModule(types.ModuleType):
+    # The subpackage shares its name with the public function `zoolens.criticality(...)`;
+    # making the module callable keeps both `zoolens.criticality(...)` and
+    # `zoolens.criticality.run` working whichever is imported first.
+    def __call__(self, *args, **kwargs):
+        return criticality(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
