@@ -110,6 +110,7 @@ class SuffixGraph:
         self.order = {n: i for i, n in enumerate(self.nodes)}
         self.modules = dict(self.gm.named_modules())
         self.output = next(n for n in self.nodes if n.op == "output")
+        self._last_user = {n: max((self.order[u] for u in n.users), default=self.order[n]) for n in self.nodes}
         self.kinds = self._probe(input_shape)
         self._plans: dict[tuple[str, bool], SuffixPlan] = {}
         self._stored: set[fx.Node] | None = None
@@ -143,11 +144,15 @@ class SuffixGraph:
         raise RuntimeError(f"unexpected node {node.op}")
 
     def run(self, x: torch.Tensor, keep: set[fx.Node] | None = None) -> tuple[torch.Tensor, dict[fx.Node, Any]]:
-        """Clean forward; returns (output, stored values of ``keep`` nodes, or all)."""
+        """Clean forward; returns (output, stored values of ``keep`` nodes, or of all nodes).
+
+        With ``keep``, other values are freed after their last use, so peak memory is the
+        stored values plus the live ones, not the whole graph's activations.
+        """
         env: dict[fx.Node, Any] = {}
         first = True
         with no_inplace(self.net):
-            for node in self.nodes:
+            for i, node in enumerate(self.nodes):
                 if node.op == "placeholder":
                     # The image, then the optional arguments fixed at trace time.
                     env[node] = x if first else (node.args[0] if node.args else None)
@@ -156,6 +161,10 @@ class SuffixGraph:
                     out = env[node.args[0]]
                 else:
                     env[node] = self._exec(node, env)
+                if keep is not None:
+                    for a in node.all_input_nodes:
+                        if self._last_user[a] == i and a not in keep:
+                            del env[a]
         if keep is not None:
             env = {n: v for n, v in env.items() if n in keep}
         return out, env
