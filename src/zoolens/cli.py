@@ -13,6 +13,8 @@ from typing import Optional
 import typer
 
 from zoolens.errors import ZoolensError
+from zoolens.runtime_cli import (address_option, cpus_option, executor_config, executor_option, gpus_option,
+                                 plan_command, run_command)
 from zoolens.tables import OutputFormat, emit
 
 app = typer.Typer(help="Look inside a zoo of image classifiers: layer criticality and attack-transferability "
@@ -125,6 +127,10 @@ def criticality_command(
     critical_above: float = typer.Option(0.5, help="Mean criticality above this: role 'critical'."),
     trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint", help="Allow unpickling .pth files."),
     out: str = typer.Option("runs/criticality", help="Run directory (rerun the same command to resume)."),
+    executor: str = executor_option(),
+    address: Optional[str] = address_option(),
+    gpus_per_unit: float = gpus_option(),
+    cpus_per_unit: float = cpus_option(),
 ) -> None:
     """Layer criticality: reset one layer at a time, measure how far the decisions move.
 
@@ -142,13 +148,16 @@ def criticality_command(
                         engine=engine, include_norm=include_norm, layers=layers, data_seed=data_seed,
                         precision=precision, batch_size=batch_size, device=device, out=out,
                         trust_checkpoint=trust_checkpoint, auxiliary_below=auxiliary_below,
-                        critical_above=critical_above, progress=True)
+                        critical_above=critical_above, progress=True,
+                        executor=executor_config(executor, address, gpus_per_unit, cpus_per_unit))
     Console().print(f"{len(table)} rows for {table['model'].nunique()} model(s) written to [bold]{out}[/bold]")
 
 
 from zoolens.similarity_cli import similarity_command  # noqa: E402
 
 app.command("similarity")(similarity_command)
+app.command("run")(run_command)
+app.command("plan")(plan_command)
 
 
 def _mount_optional() -> None:
@@ -157,7 +166,11 @@ def _mount_optional() -> None:
         from zoolens.zoo.cli import app as zoo_app
     except ImportError:
         return
-    app.add_typer(zoo_app, name="zoo", help="The shipped mini model zoo.")
+    from zoolens.zoo.paper.cli import fetch_command, status_command
+
+    zoo_app.command("status")(status_command)
+    zoo_app.command("fetch")(fetch_command)
+    app.add_typer(zoo_app, name="zoo", help="Model zoos: the shipped mini zoo and the papers' zoos.")
 
 
 _mount_optional()

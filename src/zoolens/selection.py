@@ -11,7 +11,10 @@ def model_refs(model: Sequence[str] | None, zoo: str | None, only: Sequence[str]
     """Model references from explicit refs plus (optionally filtered) zoo members, in zoo order."""
     refs = list(model or [])
     if zoo:
-        from zoolens.zoo import zoo_model_names
+        if zoo.startswith("paper-"):
+            from zoolens.zoo.paper import paper_model_names as zoo_model_names
+        else:
+            from zoolens.zoo import zoo_model_names
 
         names = zoo_model_names(zoo)
         if only:

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from zoolens.errors import ZoolensError
+from zoolens.runtime_cli import address_option, cpus_option, executor_config, executor_option, gpus_option
 
 
 def similarity_command(
@@ -36,6 +37,10 @@ def similarity_command(
     one_sided: str = typer.Option("full", "--one-sided", help="With --add: source | target | full."),
     trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint", help="Allow full unpickling of .pth files."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    executor: str = executor_option(),
+    address: Optional[str] = address_option(),
+    gpus_per_unit: float = gpus_option(),
+    cpus_per_unit: float = cpus_option(),
 ) -> None:
     """SAT (Eq. 1 of the SAT paper): attack each model once, evaluate every pair, write tables to --out."""
     from zoolens.similarity.run import add_model, build_attack, run_sat
@@ -61,7 +66,8 @@ def similarity_command(
         if preset is not None and n_images is not None:
             n = n_images  # an explicit --n-images overrides the preset's count
         res = run_sat(refs, data=data, n_images=n, data_seed=data_seed, attack=cfg, out=out,
-                      batch_size=batch_size, device=device, progress=progress, trust_checkpoint=trust_checkpoint)
+                      batch_size=batch_size, device=device, progress=progress, trust_checkpoint=trust_checkpoint,
+                      executor=executor_config(executor, address, gpus_per_unit, cpus_per_unit))
     emit(res.attack[["model", "clean_accuracy", "adversarial_accuracy", "success_rate"]], "table",
          title="white-box attack")
     emit(res.sat.round(3).reset_index(), "table", title=f"SAT matrix ({res.out})")

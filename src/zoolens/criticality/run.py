@@ -6,7 +6,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,10 @@ from zoolens.data import load_data
 from zoolens.errors import ZoolensError
 from zoolens.models import discover_layers, load_model
 from zoolens.models.wrapper import WrappedModel
+
+if TYPE_CHECKING:
+    from zoolens.runtime.executors import ExecutorConfig
+    from zoolens.runtime.units import WorkUnit
 
 ROW_COLUMNS = ["model", "layer", "label", "layer_index", "module_type", "n_params", "seed", "cosine_distance",
                "top1_agreement", "accuracy", "l1", "l2", "nonfinite"]
@@ -56,8 +60,13 @@ def model_display_name(ref: str) -> str:
 
 def criticality_one_model(model: WrappedModel, settings: CriticalitySettings, *, engine: str = "fast",
                           batch_size: int = 64, device: str = "cpu", trust_checkpoint: bool = False,
-                          display_name: str | None = None, progress=None) -> tuple[pd.DataFrame, dict]:
-    """Per-(layer, seed) metrics for one model; returns (rows, model summary)."""
+                          display_name: str | None = None, progress=None,
+                          layer_slice: tuple[int, int] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Per-(layer, seed) metrics for one model; returns (rows, model summary).
+
+    ``layer_slice=(start, stop)`` restricts the work to those layers (in execution
+    order) — a work unit of a large model; the rows equal the same slice of a whole run.
+    """
     settings.validate()
     name = display_name or model_display_name(model.name)
     data = load_data(settings.data, n=settings.n_images, seed=settings.data_seed, model=model)
@@ -69,6 +78,14 @@ def criticality_one_model(model: WrappedModel, settings: CriticalitySettings, *,
                              pattern=settings.layers)
     if not layers:
         raise ZoolensError(f"no layers of {name} match {settings.layers!r}", "check --layers against `zoolens models info`")
+    n_layers_total = len(layers)
+    labels_all = paper_labels([l.name for l in layers])  # labels depend on the whole model's layer names
+    if layer_slice is not None:
+        start, stop = layer_slice
+        layers, labels_all = layers[start:stop], labels_all[start:stop]
+        if not layers:
+            raise ZoolensError(f"{name} has {n_layers_total} layers; slice [{start}:{stop}] is empty",
+                               "the model changed since the run was planned: use another --out directory")
     randomizer = Randomizer(model, settings.randomize, trust_checkpoint=trust_checkpoint)
     if model.reinitializer is not None:
         model.reinitializer.cache_size = max(model.reinitializer.cache_size, len(settings.seeds))
@@ -79,7 +96,7 @@ def criticality_one_model(model: WrappedModel, settings: CriticalitySettings, *,
         tick = lambda amount: progress.advance(task, amount)  # noqa: E731
     result = ENGINES[engine](model, layers, data.images, labels, randomizer, seeds, batch_size=batch_size,
                              device=device, precision=settings.precision, tick=tick)
-    labels_txt = paper_labels([l.name for l in layers])
+    labels_txt = labels_all
     rows = []
     for l, label in zip(layers, labels_txt):
         for s in seeds:
@@ -96,7 +113,7 @@ def criticality_one_model(model: WrappedModel, settings: CriticalitySettings, *,
     summary = {"model": name, "reference": model.name, "clean_accuracy":
                result.clean_correct / len(data) if labels is not None else math.nan,
                "n_images": len(data), "parameters": int(sum(p.numel() for p in model.net.parameters())),
-               "n_layers": len(layers), "engine": result.engine, "data_fingerprint": data.fingerprint}
+               "n_layers": n_layers_total, "engine": result.engine, "data_fingerprint": data.fingerprint}
     return df, summary
 
 
@@ -123,7 +140,9 @@ def criticality(models: Sequence[str] | str, data: str = "fashion-mnist", n_imag
                 include_norm: bool = False, layers: str | None = None, data_seed: int = 0,
                 precision: str = "fp32", batch_size: int = 64, device: str = "cpu", out: str | Path | None = None,
                 trust_checkpoint: bool = False, auxiliary_below: float = AUXILIARY_BELOW,
-                critical_above: float = CRITICAL_ABOVE, progress: bool = False) -> pd.DataFrame:
+                critical_above: float = CRITICAL_ABOVE, progress: bool = False, layers_per_unit: int | None = None,
+                executor: "str | ExecutorConfig" = "local", address: str | None = None, gpus_per_unit: float = 0.0,
+                cpus_per_unit: float = 1.0, max_retries: int = 3) -> pd.DataFrame:
     """Layer criticality of one or more models (criticality paper, Sec. 3).
 
     For every layer l and seed s: criticality(l, s) = (1/n) Σ_i [1 − cos(p(x_i), p_{l,s}(x_i))],
@@ -146,6 +165,13 @@ def criticality(models: Sequence[str] | str, data: str = "fashion-mnist", n_imag
         ``fast`` (exact suffix replay) or ``naive`` (full forward per layer and seed).
     out:
         Run directory; each model is a resumable unit and the tables are written there.
+    layers_per_unit:
+        Split each model into work units of this many layers (for many GPUs on few big
+        models); default one unit per model. Results are identical either way.
+    executor, address, gpus_per_unit, cpus_per_unit, max_retries:
+        ``local`` (in-process) or ``ray`` (see :class:`zoolens.runtime.ExecutorConfig`).
+        A failing unit does not stop the others; the call then raises
+        :class:`~zoolens.runtime.units.UnitsFailed` naming it, and rerunning retries only it.
 
     Returns
     -------
@@ -162,32 +188,105 @@ def criticality(models: Sequence[str] | str, data: str = "fashion-mnist", n_imag
     names = [model_display_name(m) for m in models]
     if len(set(names)) != len(names):
         raise ZoolensError("the same model is listed twice", "list each model once")
-    from zoolens.runtime import RunDir
+    from zoolens.runtime.executors import ExecutorConfig, make_executor
 
-    run = RunDir(out, asdict(settings), kind="criticality") if out is not None else None
-    ctx = run.open() if run is not None else _nullcontext()
+    exec_cfg = executor if isinstance(executor, ExecutorConfig) else ExecutorConfig(
+        kind=executor, address=address, gpus_per_unit=gpus_per_unit, cpus_per_unit=cpus_per_unit,
+        max_retries=max_retries)
+    runner = make_executor(exec_cfg)
+    if out is None:  # units write parts: an in-memory run uses a temporary directory
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="zoolens-criticality-") as tmp:
+            return _criticality_run(models, names, settings, engine, batch_size, device, Path(tmp),
+                                    trust_checkpoint, auxiliary_below, critical_above, progress, layers_per_unit,
+                                    runner, write_tables=False, fail_fast=exec_cfg.kind == "local")
+    return _criticality_run(models, names, settings, engine, batch_size, device, Path(out), trust_checkpoint,
+                            auxiliary_below, critical_above, progress, layers_per_unit, runner)
+
+
+def plan_criticality_units(models: Sequence[str], settings: CriticalitySettings, *, engine: str = "fast",
+                           batch_size: int = 64, device: str = "cpu", trust_checkpoint: bool = False,
+                           layers_per_unit: int | None = None, layer_counts: dict[str, int] | None = None
+                           ) -> list["WorkUnit"]:
+    """Work units of a criticality run: one per model, or per model × slice of ``layers_per_unit`` layers.
+
+    ``layer_counts`` ({ref: number of layers}) is needed only for slicing; the planner
+    counts them from the architecture (no weights needed).
+    """
+    from zoolens.runtime.units import WorkUnit
+
+    units = []
+    for ref in models:
+        name = model_display_name(ref)
+        base = {"ref": ref, "name": name, "settings": asdict(settings), "engine": engine, "batch_size": batch_size,
+                "device": device, "trust_checkpoint": trust_checkpoint}
+        if not layers_per_unit:
+            units.append(WorkUnit(f"criticality:{name}", f"{__name__}:criticality_unit",
+                                  {**base, "part": name, "layer_slice": None},
+                                  (("criticality", name), ("criticality_models", name))))
+            continue
+        n = (layer_counts or {}).get(ref)
+        if n is None:
+            raise ZoolensError(f"cannot slice {name} into layer units without its layer count",
+                               "plan with zoolens.runtime.plan (it counts layers from the architecture)")
+        for start in range(0, n, layers_per_unit):
+            stop = min(n, start + layers_per_unit)
+            part = f"{name}#layers[{start}:{stop}]"
+            units.append(WorkUnit(f"criticality:{part}", f"{__name__}:criticality_unit",
+                                  {**base, "part": part, "layer_slice": [start, stop]},
+                                  (("criticality", part), ("criticality_models", part))))
+    return units
+
+
+def criticality_unit(payload: dict, run, context: dict) -> dict:
+    """Work unit: criticality of one model (or one slice of its layers); writes its two parts."""
+    objects = context.get("objects", {})
+    model = objects.get(payload["ref"]) or load_model(payload["ref"], trust_checkpoint=payload["trust_checkpoint"])
+    settings = CriticalitySettings(**payload["settings"])
+    sl = payload.get("layer_slice")
+    rows, summary = criticality_one_model(model, settings, engine=payload["engine"], batch_size=payload["batch_size"],
+                                          device=payload["device"], trust_checkpoint=payload["trust_checkpoint"],
+                                          display_name=payload["name"], progress=context.get("progress"),
+                                          **({"layer_slice": tuple(sl)} if sl else {}))
+    # rows first: a models part without its rows never exists
+    run.write_part("criticality", payload["part"], rows)
+    run.write_part("criticality_models", payload["part"], pd.DataFrame([summary]))
+    return {"rows": len(rows)}
+
+
+def _criticality_run(models, names, settings, engine, batch_size, device, out: Path, trust_checkpoint,
+                     auxiliary_below, critical_above, progress, layers_per_unit, runner, *, write_tables=True,
+                     fail_fast=False) -> pd.DataFrame:
+    from zoolens.runtime import RunDir
+    from zoolens.runtime.executors import run_units
+    from zoolens.runtime.units import UnitsFailed
+
+    counts = None
+    if layers_per_unit:
+        from zoolens.runtime.plan import count_layers
+
+        counts = {ref: count_layers(ref, include_norm=settings.include_norm, pattern=settings.layers)
+                  for ref in models}
+    units = plan_criticality_units(models, settings, engine=engine, batch_size=batch_size, device=device,
+                                   trust_checkpoint=trust_checkpoint, layers_per_unit=layers_per_unit,
+                                   layer_counts=counts)
+    run = RunDir(out, asdict(settings), kind="criticality")
     bar = _progress(progress)
-    with ctx, bar as prog:
-        frames, summaries = [], []
-        for ref, name in zip(models, names):
-            if run is not None and run.has_part("criticality", name) and run.has_part("criticality_models", name):
-                frames.append(run.read_part("criticality", name))
-                summaries.append(run.read_part("criticality_models", name))
-                continue
-            model = load_model(ref, trust_checkpoint=trust_checkpoint)
-            rows, summary = criticality_one_model(model, settings, engine=engine, batch_size=batch_size,
-                                                  device=device, trust_checkpoint=trust_checkpoint,
-                                                  display_name=name, progress=prog)
-            summary_df = pd.DataFrame([summary])
-            if run is not None:  # rows first: a part of models without rows never exists
-                run.write_part("criticality", name, rows)
-                run.write_part("criticality_models", name, summary_df)
-            frames.append(rows)
-            summaries.append(summary_df)
-            del model
-        table = pd.concat(frames, ignore_index=True)
-        models_df = pd.concat(summaries, ignore_index=True)
-        if run is not None:
+    with run.open(), bar as prog:
+        report = run_units(run, units, runner, context={"progress": prog, "fail_fast": fail_fast})
+        if report.failed:
+            run.write_manifest({"models": list(models), "units": report.as_dict(), "complete": False})
+            raise UnitsFailed(report.failed, run.path)
+        parts = [u.payload["part"] for u in units]
+        table = run.read_parts("criticality", parts)
+        table = table[ROW_COLUMNS] if len(table) else pd.DataFrame(columns=ROW_COLUMNS)
+        # one summary per model: a sliced model's slices each carry the same whole-model summary
+        first = {}
+        for u in units:
+            first.setdefault(u.payload["name"], u.payload["part"])
+        models_df = run.read_parts("criticality_models", list(first.values()))
+        if write_tables:
             run.write_table("criticality", table)
             run.write_table("criticality_summary", summarize(table, auxiliary_below=auxiliary_below,
                                                              critical_above=critical_above), parquet=False)
@@ -195,7 +294,8 @@ def criticality(models: Sequence[str] | str, data: str = "fashion-mnist", n_imag
             run.write_manifest({"models": list(models), "seeds": settings.seeds, "engine": engine,
                                 "data_fingerprints": sorted(set(models_df["data_fingerprint"])),
                                 "thresholds": {"auxiliary_below": auxiliary_below, "critical_above": critical_above},
-                                "torch_threads": torch.get_num_threads()})
+                                "torch_threads": torch.get_num_threads(), "executor": runner.name,
+                                "layers_per_unit": layers_per_unit, "units": report.as_dict(), "complete": True})
     table.attrs["models"] = models_df
     return table
 

@@ -204,6 +204,10 @@ def _infer_num_classes(net: nn.Module, preprocess: PreprocessConfig) -> int:
 # ------------------------------------------------------------------------- zoo / py
 def _load_zoo(ref: ModelRef, *, trust_checkpoint: bool, num_classes: int | None) -> WrappedModel:
     zoo, _, name = ref.name.partition("/")
+    if zoo.startswith("paper-"):  # the papers' own zoos: weights from $ZOOLENS_WEIGHTS
+        from zoolens.zoo.paper import load_paper_model
+
+        return load_paper_model(zoo, name, trust_checkpoint=trust_checkpoint)
     try:
         from zoolens.zoo import load_zoo_model
     except ImportError as exc:  # pragma: no cover - the zoo ships with the package

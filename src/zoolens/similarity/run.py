@@ -98,7 +98,9 @@ def run_sat(models: Sequence[str | torch.nn.Module], *, data: str = "fashion-mni
             data_seed: int = 0, attack: AttackConfig | None = None, out: str | Path | None = None,
             roles: dict[str, str] | None = None, batch_size: int = 256, device: str | None = None,
             eps_s: float = EPS_S, n_resamples: int = 1000, ci_level: float = 0.95, ci_seed: int = 0,
-            progress: bool = False, trust_checkpoint: bool = False) -> SatResult:
+            progress: bool = False, trust_checkpoint: bool = False, executor: "str | Any" = "local",
+            address: str | None = None, gpus_per_unit: float = 0.0, cpus_per_unit: float = 1.0,
+            max_retries: int = 3) -> SatResult:
     """Compute SAT (Eq. 1 of the SAT paper) between models, resumably, in a run directory.
 
     Parameters
@@ -126,6 +128,11 @@ def run_sat(models: Sequence[str | torch.nn.Module], *, data: str = "fashion-mni
         Bootstrap of the per-pair CIs.
     progress:
         Show rich progress bars.
+    executor, address, gpus_per_unit, cpus_per_unit, max_retries:
+        ``local`` (in-process) or ``ray`` (:class:`zoolens.runtime.ExecutorConfig`). Units:
+        ``sat:attack:M`` (clean predictions + attack of M), ``sat:eval:T`` (target T on every
+        source's adversarials). A failing unit does not stop the others; the call then
+        raises :class:`~zoolens.runtime.units.UnitsFailed` and a rerun retries only it.
 
     Returns
     -------
@@ -138,10 +145,17 @@ def run_sat(models: Sequence[str | torch.nn.Module], *, data: str = "fashion-mni
             res = run_sat(models, data=data, n_images=n_images, data_seed=data_seed, attack=attack, out=tmp,
                           roles=roles, batch_size=batch_size, device=device, eps_s=eps_s,
                           n_resamples=n_resamples, ci_level=ci_level, ci_seed=ci_seed, progress=progress,
-                          trust_checkpoint=trust_checkpoint)
+                          trust_checkpoint=trust_checkpoint, executor=executor, address=address,
+                          gpus_per_unit=gpus_per_unit, cpus_per_unit=cpus_per_unit, max_retries=max_retries)
             res.out = None
             return res
-    dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from zoolens.runtime.executors import ExecutorConfig, make_executor, run_units
+    from zoolens.runtime.units import UnitsFailed, WorkUnit
+
+    exec_cfg = executor if isinstance(executor, ExecutorConfig) else ExecutorConfig(
+        kind=executor, address=address, gpus_per_unit=gpus_per_unit, cpus_per_unit=cpus_per_unit,
+        max_retries=max_retries)
+    runner = make_executor(exec_cfg)
     objects: dict[str, torch.nn.Module] = {}
     given: list[tuple[str, str]] = []
     for m in models:
@@ -158,57 +172,100 @@ def run_sat(models: Sequence[str | torch.nn.Module], *, data: str = "fashion-mni
     spec = _run_spec(data, n_images, data_seed, attack, batch_size, eps_s, n_resamples, ci_level, ci_seed)
     run = RunDir(out, spec, kind=KIND)
     timings = {"attack_s": 0.0, "eval_s": 0.0, "clean_s": 0.0}
+    # in-memory models stay in this process (local executor); failing fast keeps their original errors
+    context = {"objects": objects, "progress": progress, "fail_fast": bool(objects) and exec_cfg.kind == "local"}
     with run.open():
         members = _register(run, given, roles)
-        resolver = _Models(objects, dev, trust_checkpoint)
         names = list(members["model"])
         refs = dict(zip(members["model"], members["ref"]))
         role_of = dict(zip(members["model"], members["role"]))
         sources = [m for m in names if role_of[m] in ("full", "source")]
-        fingerprints: dict[str, str] = {}
 
-        # ---- units 1: clean predictions + attack, one model load each
-        todo = [m for m in names if not run.has_part("clean", m)
-                or (m in sources and not _attack_done(run, m, attack))]
-        for i, name in enumerate(todo):  # the bar is per batch inside the attack (rich bars do not nest)
-            model = resolver.get(name, refs[name])
-            ds = _eval_set(model, name, data, n_images, data_seed)
-            t0 = time.perf_counter()
-            clean = _clean_unit(run, model, name, ds, batch_size)
-            timings["clean_s"] += time.perf_counter() - t0
-            if name in sources and not _attack_done(run, name, attack):
-                t0 = time.perf_counter()
-                _attack_unit(run, model, name, ds, clean, attack, batch_size, progress,
-                             f"attack {name} ({i + 1}/{len(todo)})")
-                timings["attack_s"] += time.perf_counter() - t0
-            del model
+        # ---- stage 1: clean predictions + attack, one unit (one model load) per model
+        units1 = [sat_model_unit_spec(name, refs[name], name in sources, data=data, n_images=n_images,
+                                      data_seed=data_seed, attack=attack, batch_size=batch_size, device=device,
+                                      trust_checkpoint=trust_checkpoint) for name in names]
+        report = run_units(run, units1, runner, context=context)
+        timings["attack_s"] = report.seconds
+        failed_models = {u.payload["name"] for u in units1 if u.id in report.failed}
+        ok_names = [m for m in names if m not in failed_models]
+        ok_sources = [m for m in sources if m not in failed_models]
 
-        clean_all = {m: run.read_part("clean", m) for m in names}
+        clean_all = {m: run.read_part("clean", m) for m in ok_names}
         _check_labels(clean_all)
-        for m in sources:
-            fingerprints[m] = str(run.read_part("attack", m)["adv_file"].iloc[0])
+        fingerprints = {m: str(run.read_part("attack", m)["adv_file"].iloc[0]) for m in ok_sources}
 
-        # ---- units 2: one per target, one part per (source, target) pair
-        pairs = _pairs(names, role_of, sources)
+        # ---- stage 2: one unit per target, one part per (source, target) pair
+        pairs = _pairs(ok_names, role_of, ok_sources)
         by_target: dict[str, list[str]] = {}
         for s, t in pairs:
-            if not run.has_part("pair", _pair_id(s, t)):
-                by_target.setdefault(t, []).append(s)
-        for target in track(list(by_target), description="transfer", enabled=progress and bool(by_target)):
-            t0 = time.perf_counter()
-            model = resolver.get(target, refs[target])
-            _eval_unit(run, model, target, by_target[target], clean_all, fingerprints, batch_size)
-            timings["eval_s"] += time.perf_counter() - t0
-            del model
+            by_target.setdefault(t, []).append(s)
+        units2 = [WorkUnit(f"sat:eval:{t}", f"{__name__}:sat_eval_unit",
+                           {"name": t, "ref": refs[t], "sources": srcs, "adv_files": {s: fingerprints[s] for s in srcs},
+                            "batch_size": batch_size, "device": device, "trust_checkpoint": trust_checkpoint},
+                           tuple(("pair", _pair_id(s, t)) for s in srcs)) for t, srcs in by_target.items()]
+        report2 = run_units(run, units2, runner, context=context)
+        timings["eval_s"] = report2.seconds
+        report = report.merge(report2)
+        if report.failed:
+            run.write_manifest({"models": members.to_dict("records"), "units": report.as_dict(), "complete": False})
+            raise UnitsFailed(report.failed, run.path)
 
         result = _assemble(run, names, pairs, clean_all, eps_s, n_resamples, ci_level, ci_seed)
         result.timings = timings
         run.write_manifest({"models": members.to_dict("records"), "data": data, "n_images": n_images,
                             "data_seed": data_seed, "attack": attack.as_dict(), "attack_key": attack.key(),
-                            "eps_s": eps_s, "timings_s_last_invocation": timings,
+                            "eps_s": eps_s, "timings_s_last_invocation": timings, "executor": runner.name,
+                            "units": report.as_dict(), "complete": True,
                             "data_fingerprints": {m: str(clean_all[m]["fingerprint"].iloc[0]) for m in names}
                             if names else {}})
     return result
+
+
+# ------------------------------------------------------------------------ units
+def sat_model_unit_spec(name: str, ref: str, is_source: bool, *, data: str, n_images: int | None, data_seed: int,
+                        attack: AttackConfig, batch_size: int, device: str | None, trust_checkpoint: bool):
+    """The stage-1 work unit of one model: clean predictions (+ the attack when it is a source)."""
+    from zoolens.runtime.units import WorkUnit
+
+    parts = (("clean", name), ("attack", name)) if is_source else (("clean", name),)
+    return WorkUnit(f"sat:{'attack' if is_source else 'clean'}:{name}", f"{__name__}:sat_model_unit",
+                    {"name": name, "ref": ref, "is_source": is_source, "data": data, "n_images": n_images,
+                     "data_seed": data_seed, "attack": attack.as_dict(), "batch_size": batch_size, "device": device,
+                     "trust_checkpoint": trust_checkpoint, "_done_check": f"{__name__}:sat_model_unit_done"}, parts)
+
+
+def sat_model_unit_done(payload: dict, run: RunDir) -> bool:
+    """Besides its parts, an attack unit is done only when its adversarial cache file exists."""
+    return not payload["is_source"] or _attack_done(run, payload["name"], AttackConfig(**payload["attack"]))
+
+
+def _resolve_model(payload: dict, context: dict):
+    dev = torch.device(payload["device"]) if payload["device"] else torch.device(
+        "cuda" if torch.cuda.is_available() else "cpu")
+    return _Models(context.get("objects", {}), dev, payload["trust_checkpoint"]).get(payload["name"], payload["ref"])
+
+
+def sat_model_unit(payload: dict, run: RunDir, context: dict) -> dict:
+    """Work unit: load one model, predict the clean eval set, attack it if it is a source."""
+    name, attack = payload["name"], AttackConfig(**payload["attack"])
+    model = _resolve_model(payload, context)
+    ds = _eval_set(model, name, payload["data"], payload["n_images"], payload["data_seed"])
+    clean = _clean_unit(run, model, name, ds, payload["batch_size"])
+    if payload["is_source"] and not _attack_done(run, name, attack):
+        _attack_unit(run, model, name, ds, clean, attack, payload["batch_size"], bool(context.get("progress")),
+                     f"attack {name}")
+    return {}
+
+
+def sat_eval_unit(payload: dict, run: RunDir, context: dict) -> dict:
+    """Work unit: load one target and show it every listed source's adversarials (one part per pair)."""
+    model = _resolve_model(payload, context)
+    target = payload["name"]
+    clean_all = {target: run.read_part("clean", target)}
+    todo = [s for s in payload["sources"] if not run.has_part("pair", _pair_id(s, target))]
+    _eval_unit(run, model, target, todo, clean_all, payload["adv_files"], payload["batch_size"])
+    return {"pairs": len(todo)}
 
 
 # ------------------------------------------------------------------ registration

@@ -1,0 +1,339 @@
+"""Cost planning: FLOPs and passes of every work unit, and the time they would take — without running anything.
+
+FLOPs come from the architecture alone: the network is built without weights
+(on PyTorch's ``meta`` device when the constructor allows it, else on the CPU with
+its own initialization) and one image of its input size goes through
+``torch.utils.flop_counter.FlopCounterMode`` (which counts a multiply-add as 2 FLOPs,
+and only matmul/conv-like ops — elementwise work is not counted). So planning the
+papers' studies needs neither weights nor data.
+
+Cost model (per image; F = forward FLOPs of one image):
+
+* criticality, naive engine: (1 + L·S)·F — one clean pass, then a full forward per
+  (layer, seed); fast engine (suffix replay): F + S·Σ_l suffix_l, where suffix_l is
+  the FLOPs from layer l's first execution to the output (measured with module hooks).
+* SAT attack of a source: clean pass F, steps·3F (a forward and a backward ≈ 2F),
+  and a white-box check F. The attack covers the correctly classified images only;
+  the plan counts all images (an upper bound).
+* SAT evaluation of a target: one forward of the target per source per image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoolens.errors import ZoolensError
+
+
+@dataclass
+class ArchInfo:
+    """What planning needs to know about one architecture."""
+
+    key: str
+    input_size: tuple[int, int, int]
+    forward_flops: float
+    layer_names: list[str]
+    suffix_flops: list[float] = field(default_factory=list)  # per layer, same order as layer_names
+    built_on: str = "meta"
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layer_names)
+
+
+def _arch_key(ref: str) -> tuple[str, str]:
+    """(key, kind) — references that differ only in weights share an architecture."""
+    from zoolens.models.refs import parse_ref
+
+    r = parse_ref(ref)
+    if r.scheme in ("timm", "tv"):
+        return f"{r.scheme}:{r.name}", r.scheme
+    return ref, r.scheme
+
+
+def _build(ref: str, cpu: bool = False) -> tuple[nn.Module, tuple[int, int, int], str]:
+    """The untrained network of ``ref`` and its input size, on ``meta`` when possible."""
+    from zoolens.models.refs import parse_ref
+
+    r = parse_ref(ref)
+    if r.scheme == "timm":
+        import timm
+
+        def make():
+            return timm.create_model(r.name, pretrained=False)
+        try:
+            make_cfg = timm.models.get_pretrained_cfg(r.name) if hasattr(timm.models, "get_pretrained_cfg") else None
+        except Exception:  # noqa: BLE001 — only used for the input size
+            make_cfg = None
+        net, where = _meta_or_cpu(make, ref, cpu)
+        cfg = getattr(net, "pretrained_cfg", None) or (make_cfg.to_dict() if make_cfg is not None else {})
+        return net, tuple(cfg.get("input_size", (3, 224, 224))), where
+    if r.scheme == "tv":
+        import torchvision
+
+        net, where = _meta_or_cpu(lambda: torchvision.models.get_model(r.name, weights=None), ref, cpu)
+        return net, (3, 224, 224), where
+    if r.scheme == "zoo":
+        from zoolens.zoo.registry import recipe_for
+        from zoolens.zoo.train import build_net, preprocess_for
+
+        zoo, _, name = r.name.partition("/")
+        recipe = recipe_for(zoo, name)
+        net, where = _meta_or_cpu(lambda: build_net(recipe), ref, cpu)
+        return net, tuple(preprocess_for(recipe).input_size), where
+    # py: and anything else: build it (small by nature of being in-repo code)
+    from zoolens.models import load_model
+
+    m = load_model(ref)
+    return m.net, tuple(m.input_size), "cpu"
+
+
+def _meta_or_cpu(make, ref: str, cpu: bool = False) -> tuple[nn.Module, str]:
+    try:
+        if cpu:
+            raise RuntimeError("cpu build requested")
+        with torch.device("meta"):
+            return make().eval(), "meta"
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):
+        # some constructors read tensor values (e.g. .tolist() of drop-path rates): build for real
+        try:
+            return make().eval(), "cpu"
+        except Exception as exc:  # noqa: BLE001
+            raise ZoolensError(f"cannot build the architecture of {ref} ({type(exc).__name__}: {exc})",
+                               "check the model name against timm.list_models()") from None
+    except Exception as exc:  # noqa: BLE001
+        raise ZoolensError(f"cannot build the architecture of {ref} ({type(exc).__name__}: {exc})",
+                           "check the model name against timm.list_models()") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _arch_info_cached(key: str, ref: str, include_norm: bool, pattern: str | None) -> ArchInfo:
+    try:
+        return _count(key, ref, include_norm, pattern, cpu=False)
+    except ZoolensError:
+        # a forward on meta tensors can fail (asserts on autograd state, data-dependent shapes): count on the CPU
+        return _count(key, ref, include_norm, pattern, cpu=True)
+
+
+def _count(key: str, ref: str, include_norm: bool, pattern: str | None, *, cpu: bool) -> ArchInfo:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from zoolens.models import discover_layers
+
+    net, input_size, where = _build(ref, cpu)
+    layers = discover_layers(net, None, include_norm=include_norm, pattern=pattern)
+    modules = dict(net.named_modules())
+    first_entry: dict[str, float] = {}
+    counter = FlopCounterMode(display=False)
+
+    def total() -> float:
+        return float(sum(counter.get_flop_counts().get("Global", {}).values()))
+
+    def hook(name):
+        def pre(_module, _args):
+            first_entry.setdefault(name, total())
+        return pre
+
+    handles = [modules[l.name].register_forward_pre_hook(hook(l.name)) for l in layers if l.name in modules]
+    x = torch.zeros(1, *input_size, device="meta" if where == "meta" else "cpu")
+    try:
+        # grad mode on: FlopCounterMode's module tracker asserts on some models under no_grad
+        with counter:
+            net(x)
+    except Exception as exc:  # noqa: BLE001
+        raise ZoolensError(f"cannot count the FLOPs of {ref} ({type(exc).__name__}: {exc})",
+                           "report this architecture") from None
+    finally:
+        for h in handles:
+            h.remove()
+    fwd = counter.get_total_flops()
+    # execution order, and the FLOPs from each layer's first execution to the output
+    ordered = sorted(layers, key=lambda l: first_entry.get(l.name, math.inf))
+    suffix = [float(fwd - first_entry[l.name]) if l.name in first_entry else float(fwd) for l in ordered]
+    return ArchInfo(key=key, input_size=tuple(input_size), forward_flops=float(fwd),
+                    layer_names=[l.name for l in ordered], suffix_flops=suffix, built_on=where)
+
+
+def arch_info(ref: str, *, include_norm: bool = False, pattern: str | None = None) -> ArchInfo:
+    """FLOPs of one forward pass of one image and the layers of ``ref``'s architecture (no weights needed)."""
+    key, _ = _arch_key(ref)  # timm:/tv: builds ignore the weights part of the reference
+    return _arch_info_cached(key, ref, include_norm, pattern)
+
+
+def count_layers(ref: str, *, include_norm: bool = False, pattern: str | None = None) -> int:
+    """Number of criticality layers of ``ref`` (from the architecture; used to slice work units)."""
+    return arch_info(ref, include_norm=include_norm, pattern=pattern).n_layers
+
+
+# ------------------------------------------------------------------ throughput
+def measure_device_flops(seconds: float = 0.5, device: str | None = None) -> dict[str, float]:
+    """This machine's attained FLOP/s on a short fp32 matmul and a 3×3 conv probe.
+
+    Returns ``{"matmul": …, "conv": …, "device": …}``; the plan uses the conv figure
+    for image models (attained model throughput is usually below it).
+    """
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    out: dict[str, Any] = {"device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev)}
+    n = 1024 if dev.type == "cuda" else 384
+    a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
+    x = torch.randn(8, 64, 28, 28, device=dev)
+    w = torch.randn(64, 64, 3, 3, device=dev)
+    probes = {"matmul": (lambda: a @ b, 2 * n ** 3),
+              "conv": (lambda: torch.nn.functional.conv2d(x, w, padding=1), 2 * 8 * 64 * 28 * 28 * 64 * 9)}
+    with torch.no_grad():
+        for name, (fn, flops) in probes.items():
+            fn()  # warm-up
+            reps, t0 = 0, time.perf_counter()
+            while True:
+                fn()
+                reps += 1
+                if dev.type == "cuda":
+                    torch.cuda.synchronize(dev)
+                el = time.perf_counter() - t0
+                if el >= seconds / 2:
+                    break
+            out[name] = reps * flops / el
+    return out
+
+
+# ------------------------------------------------------------------------ plan
+@dataclass
+class PlannedUnit:
+    """One work unit's cost."""
+
+    unit: str
+    study: str
+    model: str
+    forward_passes: float
+    backward_passes: float
+    flops: float
+    flops_fast: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan_criticality(models: list[str], *, n_images: int, seeds: int, randomize: str = "init",
+                     include_norm: bool = False, layers: str | None = None,
+                     layers_per_unit: int | None = None) -> list[PlannedUnit]:
+    """Cost of every criticality unit: naive (1 + L·S)·F per image and the fast engine's suffix replay."""
+    from zoolens.criticality.run import model_display_name
+
+    s = seeds if randomize == "init" else 1  # zero/checkpoint are deterministic: one "seed"
+    out = []
+    for ref in models:
+        info = arch_info(ref, include_norm=include_norm, pattern=layers)
+        name = model_display_name(ref)
+        L = info.n_layers
+        step = layers_per_unit or max(L, 1)
+        for start in range(0, max(L, 1), step):
+            stop = min(L, start + step)
+            n_l = stop - start
+            unit = f"criticality:{name}" if not layers_per_unit else f"criticality:{name}#layers[{start}:{stop}]"
+            fwd = n_images * (1 + n_l * s)
+            fast = n_images * (info.forward_flops + s * sum(info.suffix_flops[start:stop]))
+            out.append(PlannedUnit(unit, "criticality", name, fwd, 0, fwd * info.forward_flops, fast))
+    return out
+
+
+def plan_similarity(models: list[str], *, n_images: int, steps: int) -> list[PlannedUnit]:
+    """Cost of every SAT unit: one attack per model, one evaluation per target over all sources."""
+    from zoolens.similarity.run import display_name
+
+    infos = {ref: arch_info(ref) for ref in models}
+    out = []
+    for ref in models:
+        f = infos[ref].forward_flops
+        fwd = n_images * (1 + steps + 1)  # clean, one forward per PGD step, white-box check
+        bwd = n_images * steps
+        out.append(PlannedUnit(f"sat:attack:{display_name(ref)}", "similarity", display_name(ref), fwd, bwd,
+                               n_images * f * (2 + 3 * steps)))
+    for ref in models:
+        f = infos[ref].forward_flops
+        passes = n_images * len(models)
+        out.append(PlannedUnit(f"sat:eval:{display_name(ref)}", "similarity", display_name(ref), passes, 0,
+                               passes * f))
+    return out
+
+
+@dataclass
+class Plan:
+    """All planned units, their totals and time estimates."""
+
+    units: list[PlannedUnit]
+    device: dict[str, Any]
+    throughput_tflops: float
+
+    def totals(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for u in self.units:
+            t = out.setdefault(u.study, {"units": 0, "forward_passes": 0.0, "backward_passes": 0.0, "flops": 0.0,
+                                         "flops_fast": 0.0})
+            t["units"] += 1
+            t["forward_passes"] += u.forward_passes
+            t["backward_passes"] += u.backward_passes
+            t["flops"] += u.flops
+            t["flops_fast"] += u.flops_fast if u.flops_fast is not None else u.flops
+        for t in out.values():
+            t["seconds_here"] = t["flops"] / self.device["conv"]
+            t["seconds_here_fast"] = t["flops_fast"] / self.device["conv"]
+            t["seconds_at_throughput"] = t["flops"] / (self.throughput_tflops * 1e12)
+            t["seconds_at_throughput_fast"] = t["flops_fast"] / (self.throughput_tflops * 1e12)
+        return out
+
+
+def plan_study(spec: dict[str, Any], *, throughput_tflops: float = 50.0,
+               device_flops: dict[str, Any] | None = None) -> Plan:
+    """Plan a resolved study (see :func:`zoolens.runtime.spec.resolve_study`) without running it."""
+    units: list[PlannedUnit] = []
+    with _quiet():
+        if "criticality" in spec:
+            c = spec["criticality"]
+            seeds = c["seeds"] if isinstance(c["seeds"], int) else len(c["seeds"])
+            units += plan_criticality(spec["models"], n_images=int(c["n_images"]), seeds=seeds,
+                                      randomize=c["randomize"], include_norm=c["include_norm"], layers=c["layers"],
+                                      layers_per_unit=c["layers_per_unit"] or None)
+        if "similarity" in spec:
+            s = spec["similarity"]
+            steps = 1 if s["attack"] == "fgsm" else int(s["steps"])
+            n = s["n_images"]
+            if s.get("preset") == "sat-paper" and n is None:
+                n = 5000
+            units += plan_similarity(spec["models"], n_images=int(n), steps=steps)
+    return Plan(units, device_flops or measure_device_flops(), throughput_tflops)
+
+
+def human_seconds(s: float) -> str:
+    """``93784`` → ``1.1 d``; readable durations for the plan table."""
+    for unit, size in (("y", 365 * 86400), ("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= size:
+            return f"{s / size:.1f} {unit}"
+    return f"{s:.1f} s"
+
+
+def human_flops(f: float) -> str:
+    for unit, size in (("EFLOP", 1e18), ("PFLOP", 1e15), ("TFLOP", 1e12), ("GFLOP", 1e9), ("MFLOP", 1e6)):
+        if f >= size:
+            return f"{f / size:.3g} {unit}"
+    return f"{f:.3g} FLOP"
+
+
+@contextlib.contextmanager
+def _quiet():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+__all__ = ["ArchInfo", "Plan", "PlannedUnit", "arch_info", "count_layers", "human_flops", "human_seconds",
+           "measure_device_flops", "plan_criticality", "plan_study", "plan_similarity"]

@@ -1,0 +1,179 @@
+"""Study files: a TOML description of a whole study, equivalent to the CLI flags.
+
+```toml
+[study]
+name = "mini-zoo demo"
+out = "runs/demo"                 # criticality/ and similarity/ run directories go inside
+
+[models]
+zoo = "fmnist-mini"               # and/or
+refs = ["timm:resnet50@/weights/r50.pth"]
+only = ["resnet_baseline"]        # with zoo: only these
+
+[data]
+source = "fashion-mnist"
+n_images = 200
+seed = 0
+
+[criticality]                     # present → run criticality (keys as the CLI flags)
+seeds = 3
+engine = "fast"
+layers_per_unit = 0               # 0: one unit per model
+
+[similarity]                      # present → run SAT
+attack = "pgd"
+steps = 50
+eps = "8/255"
+
+[executor]
+kind = "local"                    # or "ray"
+address = "auto"
+gpus_per_unit = 1
+```
+
+:func:`resolve_study` fills every default, so the manifest records exactly what ran.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from zoolens.errors import ZoolensError
+from zoolens.runtime.executors import ExecutorConfig
+
+CRITICALITY_DEFAULTS: dict[str, Any] = {"n_images": None, "seeds": 3, "randomize": "init", "engine": "fast",
+                                        "include_norm": False, "layers": None, "precision": "fp32",
+                                        "batch_size": 64, "device": "cpu", "layers_per_unit": 0,
+                                        "auxiliary_below": 0.05, "critical_above": 0.5, "trust_checkpoint": False}
+SIMILARITY_DEFAULTS: dict[str, Any] = {"n_images": None, "attack": "pgd", "eps": "8/255", "alpha": "2/255",
+                                       "steps": 50, "random_start": True, "seed": 0, "precision": "uint8",
+                                       "preset": None, "batch_size": 256, "device": None, "eps_s": None,
+                                       "trust_checkpoint": False}
+DATA_DEFAULTS: dict[str, Any] = {"source": "fashion-mnist", "n_images": 500, "seed": 0}
+TOP_KEYS = {"study", "models", "data", "criticality", "similarity", "executor"}
+
+
+def load_study(path: str | Path) -> dict[str, Any]:
+    """Read a study TOML file (raw, unresolved)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ZoolensError(f"study file {path} does not exist", "see examples/*.toml")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ZoolensError(f"cannot read {path}: {exc}", "check the TOML syntax") from None
+
+
+def _check_keys(table: dict[str, Any], allowed: dict[str, Any] | set[str], where: str) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ZoolensError(f"unknown key(s) {', '.join(unknown)} in [{where}]",
+                           f"allowed: {', '.join(sorted(allowed))}")
+
+
+def resolve_study(raw: dict[str, Any], *, base: str | Path | None = None, resolve_zoo: bool = True
+                  ) -> dict[str, Any]:
+    """The study with every default filled in and the model list expanded.
+
+    ``base`` is the study file's name (recorded); relative ``out`` paths are relative
+    to the working directory, as on the command line.
+    """
+    raw = copy.deepcopy(raw)
+    _check_keys(raw, TOP_KEYS, "top level")
+    study = {"name": "study", "out": "runs/study", **raw.get("study", {})}
+    _check_keys(study, {"name", "out"}, "study")
+    models = raw.get("models", {})
+    _check_keys(models, {"zoo", "refs", "only"}, "models")
+    refs = list(models.get("refs", []))
+    if models.get("zoo") and resolve_zoo:
+        from zoolens.selection import model_refs
+
+        refs = model_refs(refs, models["zoo"], models.get("only"))
+    if not refs:
+        raise ZoolensError("the study lists no models", "add [models] refs = [...] or zoo = \"fmnist-mini\"")
+    data = {**DATA_DEFAULTS, **raw.get("data", {})}
+    _check_keys(data, DATA_DEFAULTS, "data")
+    out: dict[str, Any] = {"study": study, "models": refs, "data": data, "source_file": str(base) if base else None}
+    if "criticality" in raw:
+        crit = {**CRITICALITY_DEFAULTS, **raw["criticality"]}
+        _check_keys(crit, CRITICALITY_DEFAULTS, "criticality")
+        if crit["n_images"] is None:
+            crit["n_images"] = data["n_images"]
+        out["criticality"] = crit
+    if "similarity" in raw:
+        sim = {**SIMILARITY_DEFAULTS, **raw["similarity"]}
+        _check_keys(sim, SIMILARITY_DEFAULTS, "similarity")
+        if sim["n_images"] is None:
+            sim["n_images"] = data["n_images"]
+        out["similarity"] = sim
+    if "criticality" not in out and "similarity" not in out:
+        raise ZoolensError("the study has neither [criticality] nor [similarity]", "add at least one of them")
+    ex = raw.get("executor", {})
+    _check_keys(ex, set(ExecutorConfig().as_dict()), "executor")
+    out["executor"] = ExecutorConfig(**ex).validate().as_dict()
+    return out
+
+
+def seeds_of(value: int | list[int]) -> list[int]:
+    return list(range(value)) if isinstance(value, int) else [int(s) for s in value]
+
+
+def run_study(spec: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
+    """Run a resolved study: criticality into ``OUT/criticality``, SAT into ``OUT/similarity``.
+
+    Returns ``{"criticality": DataFrame, "similarity": SatResult}`` for the parts that ran.
+    Each part is a resumable run directory; rerunning the same study after a crash
+    executes only the missing units. ``OUT/study.json`` records the resolved spec.
+    """
+    from zoolens.runtime.rundir import RunDir
+    from zoolens.runtime.units import UnitsFailed
+
+    out = Path(spec["study"]["out"])
+    ex = ExecutorConfig(**spec["executor"])
+    # The executor is not part of what determines the results: a run killed locally may resume on Ray.
+    checked = {k: v for k, v in spec.items() if k not in ("executor", "source_file")}
+    top = RunDir(out, checked, kind="study")
+    results: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    with top.open():
+        if "criticality" in spec:
+            from zoolens.criticality.run import criticality
+
+            c, d = spec["criticality"], spec["data"]
+            try:
+                results["criticality"] = criticality(
+                    spec["models"], data=d["source"], n_images=c["n_images"], seeds=seeds_of(c["seeds"]),
+                    randomize=c["randomize"], engine=c["engine"], include_norm=c["include_norm"], layers=c["layers"],
+                    data_seed=d["seed"], precision=c["precision"], batch_size=c["batch_size"], device=c["device"],
+                    out=out / "criticality", trust_checkpoint=c["trust_checkpoint"],
+                    auxiliary_below=c["auxiliary_below"], critical_above=c["critical_above"], progress=progress,
+                    layers_per_unit=c["layers_per_unit"] or None, executor=ex)
+            except UnitsFailed as exc:  # go on with SAT; report everything at the end
+                failures.update(exc.failures)
+        if "similarity" in spec:
+            from zoolens.similarity.run import build_attack, run_sat
+            from zoolens.similarity.sat import EPS_S
+
+            s, d = spec["similarity"], spec["data"]
+            cfg, n = build_attack(s["attack"], eps=s["eps"], alpha=s["alpha"], steps=s["steps"],
+                                  random_start=s["random_start"], seed=s["seed"], precision=s["precision"],
+                                  preset=s["preset"], n_images=s["n_images"])
+            try:
+                results["similarity"] = run_sat(
+                    spec["models"], data=d["source"], n_images=n, data_seed=d["seed"], attack=cfg,
+                    out=out / "similarity", batch_size=s["batch_size"], device=s["device"],
+                    eps_s=EPS_S if s["eps_s"] is None else s["eps_s"], progress=progress,
+                    trust_checkpoint=s["trust_checkpoint"], executor=ex)
+            except UnitsFailed as exc:
+                failures.update(exc.failures)
+        top.write_manifest({"resolved_spec": spec, "complete": not failures, "failed_units": failures})
+        top._write_text(out / "study.json", __import__("json").dumps(spec, indent=1, default=str))
+    if failures:
+        raise UnitsFailed(failures, out)
+    return results
+
+
+__all__ = ["load_study", "resolve_study", "run_study"]

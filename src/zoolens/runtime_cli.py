@@ -1,0 +1,122 @@
+"""``zoolens run STUDY.toml`` and ``zoolens plan STUDY.toml`` (a thin layer over :mod:`zoolens.runtime`).
+
+Register with ``app.command("run")(run_command)`` and ``app.command("plan")(plan_command)``.
+:func:`executor_options` / :func:`executor_config` are the ``--executor/--address/
+--gpus-per-unit/--cpus-per-unit`` options for other commands.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from zoolens.runtime.executors import ExecutorConfig
+
+
+# ------------------------------------------------------------ executor options
+def executor_option() -> str:
+    return typer.Option("local", "--executor", help="local (in-process) or ray.")
+
+
+def address_option() -> Optional[str]:
+    return typer.Option(None, "--address", help="Ray cluster address (default: start a local Ray instance).")
+
+
+def gpus_option() -> float:
+    return typer.Option(0.0, "--gpus-per-unit", help="GPUs Ray reserves per work unit (fractions allowed).")
+
+
+def cpus_option() -> float:
+    return typer.Option(1.0, "--cpus-per-unit", help="CPUs Ray reserves per work unit.")
+
+
+def executor_config(executor: str = "local", address: Optional[str] = None, gpus_per_unit: float = 0.0,
+                    cpus_per_unit: float = 1.0) -> ExecutorConfig:
+    """The :class:`ExecutorConfig` of the four CLI options (validated: bad values exit 2)."""
+    return ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit,
+                          cpus_per_unit=cpus_per_unit).validate()
+
+
+# ------------------------------------------------------------------- commands
+def run_command(
+    study: str = typer.Argument(..., help="Study TOML file (see examples/)."),
+    executor: Optional[str] = typer.Option(None, "--executor", help="Override [executor] kind: local or ray."),
+    address: Optional[str] = typer.Option(None, "--address", help="Override the Ray cluster address."),
+    gpus_per_unit: Optional[float] = typer.Option(None, "--gpus-per-unit", help="Override GPUs per work unit."),
+    cpus_per_unit: Optional[float] = typer.Option(None, "--cpus-per-unit", help="Override CPUs per work unit."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Override [study] out."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Run a study file: criticality and/or SAT, resumably (rerun the same command after a crash).
+
+    Failed units are reported in one line (exit 2); rerunning retries only those.
+    """
+    from rich.console import Console
+
+    from zoolens.runtime.spec import load_study, resolve_study, run_study
+
+    raw = load_study(study)
+    _override(raw, executor, address, gpus_per_unit, cpus_per_unit, out)
+    spec = resolve_study(raw, base=study)
+    results = run_study(spec, progress=not quiet)
+    con = Console()
+    if "criticality" in results:
+        t = results["criticality"]
+        con.print(f"criticality: {len(t)} rows for {t['model'].nunique()} model(s) → "
+                  f"[bold]{spec['study']['out']}/criticality[/bold]")
+    if "similarity" in results:
+        con.print(f"similarity: SAT of {len(results['similarity'].sat)} model(s) → "
+                  f"[bold]{spec['study']['out']}/similarity[/bold]")
+
+
+def plan_command(
+    study: str = typer.Argument(..., help="Study TOML file (see examples/)."),
+    throughput: float = typer.Option(50.0, "--throughput",
+                                     help="Attained GPU throughput in TFLOP/s for the second estimate."),
+    units: bool = typer.Option(False, "--units", help="List every work unit (default: totals per study part)."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """FLOPs, forward/backward passes and estimated time of every work unit — without running anything.
+
+    FLOPs are counted from the architectures (no weights needed); this machine's
+    throughput is measured with a short conv probe.
+    """
+    import pandas as pd
+    from rich.console import Console
+
+    from zoolens.runtime.plan import human_flops, human_seconds, plan_study
+    from zoolens.runtime.spec import load_study, resolve_study
+    from zoolens.tables import emit
+
+    spec = resolve_study(load_study(study), base=study)
+    plan = plan_study(spec, throughput_tflops=throughput)
+    if units:
+        emit(pd.DataFrame([u.as_dict() for u in plan.units]), fmt, title=f"{len(plan.units)} work units")
+    rows = []
+    for part, t in plan.totals().items():
+        fast = part == "criticality"
+        rows.append({"part": part, "units": t["units"], "fwd": f"{t['forward_passes']:.3g}",
+                     "bwd": f"{t['backward_passes']:.3g}", "FLOPs": human_flops(t["flops"]),
+                     "here": human_seconds(t["seconds_here"]),
+                     f"@{throughput:g}TF": human_seconds(t["seconds_at_throughput"]),
+                     "FLOPs fast": human_flops(t["flops_fast"]) if fast else "-",
+                     f"fast @{throughput:g}TF": human_seconds(t["seconds_at_throughput_fast"]) if fast else "-"})
+    emit(pd.DataFrame(rows), fmt, title=f"plan of {spec['study']['name']} ({len(spec['models'])} models)")
+    if fmt == "table":
+        Console().print(f"this machine ({plan.device['device']}): {plan.device['conv'] / 1e9:.1f} GFLOP/s attained "
+                        f"on a conv probe, {plan.device['matmul'] / 1e9:.1f} GFLOP/s on matmul; "
+                        f"estimates assume that rate and {throughput:g} TFLOP/s.")
+
+
+def _override(raw: dict, executor, address, gpus, cpus, out) -> None:
+    ex = raw.setdefault("executor", {})
+    for key, val in (("kind", executor), ("address", address), ("gpus_per_unit", gpus), ("cpus_per_unit", cpus)):
+        if val is not None:
+            ex[key] = val
+    if out is not None:
+        raw.setdefault("study", {})["out"] = out
+
+
+__all__ = ["address_option", "cpus_option", "executor_config", "executor_option", "gpus_option", "plan_command",
+           "run_command"]

@@ -1,0 +1,161 @@
+"""``zoo:paper-r50``: the 50 ResNet-50s of the criticality paper, by training method.
+
+Source: "How Do Training Methods Influence the Utilization of Vision Models?"
+(seeds/000, Appendix B, Table 1): category, method, adversarial-training budget and
+published ImageNet top-1 of each model. ``r50_manifest.json`` adds, per entry, where
+its weights come from (torchvision / timm pretrained tags / published files), the
+file names expected under ``$ZOOLENS_WEIGHTS/paper-r50/``, URLs where public,
+SHA-256 where known (else null) and the key remapping of :mod:`.remap`.
+
+Published-file entries are built as *torchvision* ``resnet50``: the adversarially
+trained, self-supervised and augmentation models were all trained with torchvision's
+ResNet-50 code, so its initializer is the one layer re-initialization must match
+("we match the initialization used by each training method").
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from zoolens.errors import ZoolensError
+from zoolens.zoo.paper.fetch import FileSpec, weights_dir
+from zoolens.zoo.paper.remap import get_remap
+
+ZOO = "paper-r50"
+MANIFEST_PATH = Path(__file__).with_name("r50_manifest.json")
+
+
+@functools.lru_cache(maxsize=1)
+def _doc() -> dict[str, Any]:
+    return json.loads(MANIFEST_PATH.read_text())
+
+
+def r50_entries() -> list[dict[str, Any]]:
+    """The manifest entries (dicts), in the paper's table order."""
+    return [dict(e) for e in _doc()["models"]]
+
+
+def r50_entry(name: str) -> dict[str, Any]:
+    for e in _doc()["models"]:
+        if e["name"] == name:
+            return dict(e)
+    names = [e["name"] for e in _doc()["models"]]
+    close = [n for n in names if name.split("_")[0] in n][:5]
+    raise ZoolensError(f"zoo:{ZOO} has no model {name!r}",
+                       f"see `zoolens zoo list {ZOO}`" + (f"; close: {', '.join(close)}" if close else ""))
+
+
+def file_specs(name: str | None = None) -> list[FileSpec]:
+    """Every published file of one entry (or of all), with the path it must have."""
+    entries = [r50_entry(name)] if name else r50_entries()
+    root = weights_dir(ZOO)
+    return [FileSpec(model=e["name"], role=f["role"], path=root / f["filename"], url=f["url"],
+                     sha256=f["sha256"], sha256_prefix=f.get("sha256_prefix"))
+            for e in entries for f in e["files"]]
+
+
+def r50_manifest() -> pd.DataFrame:
+    """One row per model: name, category, method, norm, epsilon, published_top1, source kind,
+    ref (timm/torchvision), files, locations, urls, sha256, remap."""
+    root = weights_dir(ZOO)
+    rows = []
+    for e in r50_entries():
+        rows.append({
+            "name": e["name"], "category": e["category"], "method": e["method"], "norm": e["norm"],
+            "epsilon": e["epsilon"], "published_top1": e["published_top1"], "source_kind": e["source_kind"],
+            "ref": e["ref"], "files": ";".join(f["filename"] for f in e["files"]) or None,
+            "locations": ";".join(str(root / f["filename"]) for f in e["files"]) or None,
+            "urls": ";".join(f["url"] or "-" for f in e["files"]) or None,
+            "sha256": ";".join(f["sha256"] or "-" for f in e["files"]) or None,
+            "remap": e["remap"], "citation": e["citation"], "notes": e["notes"],
+        })
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------ reading
+def _read_nested(path: Path, key: str, trust_checkpoint: bool) -> dict[str, torch.Tensor]:
+    """A checkpoint holding several state dicts (e.g. SimCLRv2's ``{"resnet", "head"}``): pick ``key``.
+
+    Same safety rule as :func:`zoolens.models.checkpoint.read_state_dict`: no code runs
+    unless ``trust_checkpoint``.
+    """
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=not trust_checkpoint)
+    except pickle.UnpicklingError as exc:
+        raise ZoolensError(f"checkpoint {path} contains pickled Python objects that could run code when loaded",
+                           "convert it to .safetensors, or pass --trust-checkpoint if you trust its author") from exc
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise ZoolensError(f"checkpoint {path} is unreadable or truncated ({type(exc).__name__})",
+                           "re-download or re-convert the file") from exc
+    if not isinstance(obj, Mapping) or not isinstance(obj.get(key), Mapping):
+        keys = ", ".join(map(str, list(obj)[:6])) if isinstance(obj, Mapping) else type(obj).__name__
+        raise ZoolensError(f"checkpoint {path} has no {key!r} state dict (top level: {keys})",
+                           "convert the checkpoint to the documented layout (docs/paper_zoos.md)")
+    return {k: v for k, v in obj[key].items() if isinstance(v, torch.Tensor)}
+
+
+def _read(path: Path, nested_key: str | None, trust_checkpoint: bool) -> dict[str, torch.Tensor]:
+    from zoolens.models.checkpoint import read_state_dict
+
+    if nested_key:
+        return _read_nested(path, nested_key, trust_checkpoint)
+    return read_state_dict(path, trust_checkpoint=trust_checkpoint)
+
+
+def _missing_error(name: str, spec: FileSpec) -> ZoolensError:
+    how = (f"download {spec.url} to {spec.path}, or run `zoolens --online zoo fetch {ZOO} --only {name}`"
+           if spec.url else
+           f"get it from the authors' release (see docs/paper_zoos.md, row {name}) and save it as {spec.path}")
+    return ZoolensError(f"weights for zoo:{ZOO}/{name} are missing: {spec.path} ({spec.role})", how)
+
+
+# ------------------------------------------------------------------------ loading
+def _tv_resnet50():
+    import torchvision
+
+    return torchvision.models.resnet50(weights=None)
+
+
+def load_r50_model(name: str, *, trust_checkpoint: bool = False):
+    """Load ``zoo:paper-r50/NAME`` as a :class:`~zoolens.models.WrappedModel` (eval, CPU).
+
+    torchvision/timm entries delegate to :func:`zoolens.models.load_model`; published
+    files are read safely, remapped with the entry's remap function and loaded strictly.
+    """
+    from zoolens.models.checkpoint import load_into
+    from zoolens.models.loader import load_model
+    from zoolens.models.reinit import Reinitializer
+    from zoolens.models.wrapper import PreprocessConfig, WrappedModel
+
+    e = r50_entry(name)
+    info = {k: e[k] for k in ("category", "method", "norm", "epsilon", "published_top1", "source_kind")}
+    info.update(zoo=ZOO, paper_name=e["method"])
+    if e["source_kind"] in ("torchvision", "timm"):
+        model = load_model(e["ref"], trust_checkpoint=trust_checkpoint)
+        model.info.update(info, ref=e["ref"])
+        model.name = f"zoo:{ZOO}/{name}"
+        return model
+    specs = file_specs(name)
+    for spec in specs:
+        if not spec.path.is_file():
+            raise _missing_error(name, spec)
+    states = [_read(spec.path, f.get("nested_key"), trust_checkpoint) for spec, f in zip(specs, e["files"])]
+    primary = states[0]
+    head = states[1] if len(states) > 1 else None
+    state = get_remap(e["remap"])(primary, head)
+    net = _tv_resnet50()
+    load_into(net, state, source=";".join(str(s.path) for s in specs), target=f"zoo:{ZOO}/{name} (torchvision resnet50)")
+    p = e["preprocess"]
+    preprocess = PreprocessConfig(input_size=(3, 224, 224), interpolation=p["interpolation"], crop_pct=p["crop_pct"],
+                                  mean=tuple(p["mean"]), std=tuple(p["std"]))
+    info.update(architecture="resnet50", library="torchvision", files=[str(s.path) for s in specs], remap=e["remap"])
+    return WrappedModel(net.eval(), name=f"zoo:{ZOO}/{name}", preprocess=preprocess, num_classes=1000,
+                        reinitializer=Reinitializer(_tv_resnet50), info=info)
