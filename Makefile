@@ -28,6 +28,13 @@ data:
 	   (apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null)) && \
 	  echo "installed dataset-fashion-mnist"; \
 	else echo "note: Fashion-MNIST missing; run 'apt-get install dataset-fashion-mnist' or set ZOOLENS_DATA_DIR"; fi
+	@# Debian's chromium for the report render test, when missing and apt is usable (root); otherwise say how.
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get install -y -q chromium >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) && \
+	  echo "installed chromium"; \
+	else echo "note: chromium missing (the report render test will be skipped); run 'apt-get install chromium'"; fi
 
 test: setup
 	$(PY) -m pytest -q

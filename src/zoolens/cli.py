@@ -153,11 +153,15 @@ def criticality_command(
     Console().print(f"{len(table)} rows for {table['model'].nunique()} model(s) written to [bold]{out}[/bold]")
 
 
+from zoolens.analysis_cli import analyze_command, demo_command, report_command  # noqa: E402
 from zoolens.similarity_cli import similarity_command  # noqa: E402
 
 app.command("similarity")(similarity_command)
 app.command("run")(run_command)
 app.command("plan")(plan_command)
+app.command("analyze")(analyze_command)
+app.command("report")(report_command)
+app.command("demo")(demo_command)
 
 
 def _mount_optional() -> None:

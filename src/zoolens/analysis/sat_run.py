@@ -1,0 +1,208 @@
+"""Orchestration of the SAT analyses (SAT paper Sec. 4–5, App. B.1, D.1) for ``zoolens analyze``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from zoolens.analysis import clustering, components, embedding, sat_stats
+from zoolens.analysis import ensembles as ens
+from zoolens.analysis.meta import model_metadata
+from zoolens.analysis.run import Analysis, fmt_p
+from zoolens.analysis.statistics import correlation
+from zoolens.errors import ZoolensError
+
+
+def read_sat(path: Path) -> pd.DataFrame:
+    """``sat_matrix.csv`` of a SAT run as a square DataFrame."""
+    sat = pd.read_csv(path / "sat_matrix.csv", index_col=0)
+    sat.columns = [str(c) for c in sat.columns]
+    sat.index = [str(i) for i in sat.index]
+    return sat
+
+
+def run_members(path: Path) -> tuple[dict[str, str], dict]:
+    """(display name → reference, run spec) of a SAT run."""
+    spec_file = path / "similarity_spec.json"
+    spec = json.loads(spec_file.read_text()) if spec_file.is_file() else {}
+    man = json.loads((path / "manifest.json").read_text()) if (path / "manifest.json").is_file() else {}
+    recs = man.get("runs", {}).get("similarity", {}).get("models", [])
+    refs = {r["model"]: r["ref"] for r in recs}
+    if not refs:
+        refs = {m: m for m in read_sat(path).index}
+    return refs, spec
+
+
+def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, progress: bool,
+                ensembles: bool = True) -> None:
+    """Tables, figures and findings (ii)–(iv) of a SAT run (see :func:`zoolens.analysis.run.analyze`)."""
+    from zoolens.report import figures_sat as fs
+
+    sat_full = read_sat(a.run)
+    refs, spec = run_members(a.run)
+    vals = sat_full.to_numpy(dtype=float)
+    off = ~np.eye(len(vals), dtype=bool)
+    complete = [m for i, m in enumerate(sat_full.index) if np.isfinite(vals[i][off[i]]).all()]
+    dropped = [m for m in sat_full.index if m not in complete]
+    if dropped:
+        a.notes.append(f"Left out of the clustering (SAT not measured against every model, e.g. one-sided "
+                       f"newcomers): {', '.join(dropped)}")
+    sat = sat_full.loc[complete, complete]
+    names = list(sat.index)
+    if len(names) < 2:
+        raise ZoolensError(f"{a.run} has fewer than 2 models with a full SAT row", "add models to the run")
+    meta = model_metadata({m: refs.get(m, m) for m in names})
+    a.summary.update({"models": names, "data": spec.get("data"), "n_images": spec.get("n_images"),
+                      "attack": spec.get("attack"), "eps_s": spec.get("eps_s")})
+
+    # ---- spectral clustering (Sec. 4.1, App. D.3)
+    res = clustering.spectral_clustering(sat, k, seed=seed)
+    labels = res.labels
+    a.summary["clustering"] = {"k": res.k, "k_source": res.k_source, "inertia": res.inertia,
+                               "eigenvalues": [float(v) for v in res.eigenvalues[:12]]}
+    cl = pd.DataFrame({"model": names, "cluster": labels, "family": meta.loc[names, "family"].to_numpy(),
+                       "category": meta.loc[names, "category"].to_numpy()})
+    a.table("sat_clusters", cl, f"Spectral clusters (K = {res.k}, {res.k_source})")
+    order = clustering.cluster_order(labels, sat.to_numpy())
+    onames = [names[i] for i in order]
+    sat_o = sat.loc[onames, onames]
+    a.figure(fs.sat_heatmap(sat_o, labels[order], a.folder), "SAT matrix by cluster (Fig. D.1)",
+             "Models ordered by spectral cluster; the diagonal is SAT of a model with itself.")
+    a.figure(fs.eigengap_figure(res.eigenvalues, res.k, res.k_source, a.folder), "Eigengap",
+             f"Normalized-Laplacian eigenvalues; K = {res.k} ({res.k_source}).")
+    dist = pd.DataFrame(embedding.feature_distances(res.features), index=names, columns=names).loc[onames, onames]
+    a.table("spectral_distances", dist, "Distances of spectral features (Fig. 4)", index=True)
+    a.figure(fs.feature_distance_heatmap(dist, labels[order], a.folder), "Spectral-feature distances (Fig. 4)",
+             "Euclidean distances between the models' rows of the K spectral eigenvectors.")
+    coords = embedding.tsne_map(res.features, seed=seed)
+    a.table("tsne", pd.DataFrame({"model": names, "x": coords[:, 0], "y": coords[:, 1], "cluster": labels}),
+            "t-SNE coordinates (Fig. 1)")
+    a.figure(fs.tsne_figure(coords, names, labels, a.folder), "t-SNE map (Fig. 1)",
+             f"t-SNE of the spectral features (perplexity {embedding.tsne_perplexity(len(names)):.1f}), "
+             "coloured by cluster.")
+
+    # ---- components (Fig. 3, Table 1)
+    comp_cols = [c for c in components.COMPONENT_COLUMNS if c in meta.columns]
+    if comp_cols and meta.loc[names, comp_cols].notna().all(axis=1).all():
+        comp = meta.loc[names, comp_cols]
+        pairs = components.hamming_features(comp, sat)
+        a.table("hamming_features", pairs, "Per-component Hamming differences of every pair, with SAT")
+        if len(pairs) < 4:
+            a.notes.append(f"Component importance skipped: {len(pairs)} model pairs are too few to fit a regressor.")
+        elif pairs[comp_cols].to_numpy().any():
+            imp = components.component_importance(pairs, comp_cols, seed=seed)
+            a.table("component_importance", imp, f"Component importance (Fig. 3; GBR train R² = "
+                                                 f"{imp.attrs['r2']:.2f})")
+            a.figure(fs.importance_figure(imp, a.folder), "Component importance (Fig. 3)",
+                     "Gradient boosting (500 stages, depth 12, min_samples_split 4, lr 0.02) on per-component "
+                     "Hamming differences → SAT; permutation importance, 10 repeats. Components that never differ "
+                     "in this zoo have importance 0.")
+        else:
+            a.notes.append("Component importance skipped: the models' component vectors are all identical.")
+        kw = components.tfidf_keywords(comp, labels)
+        a.table("cluster_keywords", kw, "Top-5 TF-IDF component keywords per cluster (Table 1)")
+    else:
+        a.notes.append("Component analyses skipped: component vectors are known only for zoo models.")
+
+    # ---- within vs across families (Table 2), finding (ii)
+    if (meta.loc[names, "family"] != "unknown").all():
+        t2, test = sat_stats.within_across(sat, meta.loc[names])
+        a.table("sat_within_across", t2, "SAT within one family vs across families (Table 2 analogue)")
+        a.summary["within_across"] = test
+        if test["n_within"] and test["n_across"]:
+            ok = test["mean_within"] > test["mean_across"]
+            sig = math.isfinite(test["mannwhitney_p"]) and test["mannwhitney_p"] < 0.05
+            a.finding("ii", "reproduced" if ok and sig else ("partly reproduced" if ok else "not reproduced"),
+                      f"mean SAT within a family {test['mean_within']:.2f} (n = {test['n_within']} pairs) vs across "
+                      f"families {test['mean_across']:.2f} (n = {test['n_across']}); difference "
+                      f"{test['difference']:+.2f}; one-sided Mann-Whitney p = {fmt_p(test['mannwhitney_p'])}")
+        else:
+            a.finding("ii", "not testable", "needs pairs both within and across families")
+    else:
+        a.finding("ii", "not testable", "model families are unknown (not zoo models)")
+
+    # ---- uncertain pairs
+    if (a.run / "sat_ci.csv").is_file():
+        ci = pd.read_csv(a.run / "sat_ci.csv")
+        a.table("sat_uncertain_pairs", sat_stats.uncertain_pairs(ci), "Least certain pairs (widest bootstrap CI)")
+
+    # ---- attack agreement (App. B.1)
+    if compare is not None:
+        other = read_sat(compare)
+        ap, corr = sat_stats.attack_agreement(sat_full, other)
+        a.table("attack_agreement", ap, f"SAT under this run's attack vs {compare}")
+        a.summary["attack_agreement"] = corr
+        _, spec2 = run_members(compare)
+        n1 = (spec.get("attack") or {}).get("name", "this run")
+        n2 = (spec2.get("attack") or {}).get("name", str(compare))
+        a.figure(fs.attack_agreement_figure(ap, corr, str(n1), str(n2), a.folder), "Attack agreement (App. B.1)",
+                 f"Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), Spearman ρ = "
+                 f"{corr['spearman_rho']:.2f} over {corr['n']} pairs.")
+
+    # ---- ensembles (Sec. 5.1, Fig. 6/7, Table 3), findings (iii), (iv)
+    if not ensembles:
+        a.finding("iii", "not testable", "ensemble analyses were switched off")
+        a.finding("iv", "not testable", "ensemble analyses were switched off")
+        return
+    from zoolens.analysis.logits import clean_logits
+
+    clean = pd.read_parquet(a.run / "clean.parquet") if (a.run / "clean.parquet").is_file() else None
+    expected = {m: g.sort_values("image")["image"].to_numpy() for m, g in clean.groupby("model")} \
+        if clean is not None else None
+    try:
+        logits, ids, y = clean_logits({m: refs.get(m, m) for m in names}, spec.get("data", "fashion-mnist"),
+                                      spec.get("n_images"), int(spec.get("data_seed", 0)), a.folder / "logits",
+                                      expected_images=None, progress=progress)
+    except (ZoolensError, ImportError) as e:
+        a.notes.append(f"Ensembles skipped: the models could not be loaded for their logits ({e}).")
+        a.finding("iii", "not testable", "models could not be loaded for logits")
+        a.finding("iv", "not testable", "models could not be loaded for logits")
+        return
+    if expected is not None:
+        for m in names:
+            if m in expected and not np.array_equal(np.sort(ids), expected[m]):
+                raise ZoolensError(f"the logits' images for {m} differ from the SAT run's clean.parquet",
+                                   f"delete {a.folder / 'logits'} and re-run `zoolens analyze`")
+    a.notes.append("Clean logits are not stored by SAT runs; the analysis loaded every model once and cached its "
+                   "logits on the run's eval set in analysis/logits/.")
+    pe = ens.pair_ensembles(logits, y, sat)
+    a.table("ensemble_pairs", pe, "All 2-model ensembles: ERR and SAT (Fig. 6)")
+    corr = correlation(pe["sat"], pe["err_rate"])
+    a.summary["err_vs_sat"] = corr
+    a.figure(fs.err_vs_sat(pe, corr, a.folder), "Ensemble ERR vs SAT (Fig. 6)",
+             "Each point is a 2-model ensemble (logit average) on the run's clean eval images.")
+    sig = math.isfinite(corr["pearson_p"]) and corr["pearson_p"] < 0.05
+    neg = math.isfinite(corr["pearson_r"]) and corr["pearson_r"] < 0
+    a.finding("iii", "reproduced" if neg and sig else ("partly reproduced" if neg else "not reproduced"),
+              f"{corr['n']} pairs: Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), "
+              f"Spearman ρ = {corr['spearman_rho']:.2f} (p = {fmt_p(corr['spearman_p'])}); paper: −0.32 / −0.32")
+    sizes = [n for n in (2, 3, 4, 5) if n <= len(names)]
+    subsets = ens.cluster_ensembles(logits, y, dict(zip(names, labels.tolist())), sizes, seed=seed)
+    t3 = ens.cluster_ensemble_table(subsets)
+    a.table("ensemble_clusters", t3, "Mean ERR (%) of N-ensembles from k clusters vs random (Table 3)")
+    if len(t3):
+        a.figure(fs.cluster_ensemble_figure(t3, a.folder), "Ensembles from k clusters (Fig. 7)",
+                 "All N-subsets of models (or a uniform sample), grouped by how many clusters they span; "
+                 "dotted: mean over all subsets (random members).")
+    rows, wins, tested = [], 0, 0
+    for _, row in t3.iterrows():
+        ks = sorted(int(c[2:]) for c in t3.columns if c.startswith("k=") and np.isfinite(row[c]))
+        if len(ks) < 2:
+            continue
+        lo, hi = row[f"k={ks[0]}"], row[f"k={ks[-1]}"]
+        rho = correlation(ks, [row[f"k={k}"] for k in ks])["spearman_rho"] if len(ks) >= 3 else (1.0 if hi > lo else -1.0)
+        tested += 1
+        wins += int(hi > lo and rho > 0)
+        rows.append(f"N={int(row['n_models'])}: k={ks[0]} {lo:.1f}% → k={ks[-1]} {hi:.1f}% (rand {row['rand']:.1f}%)")
+    if tested == 0:
+        a.finding("iv", "not testable", f"with K = {res.k} clusters no ensemble size spans two different k")
+    else:
+        verdict = "reproduced" if wins == tested else ("partly reproduced" if wins else "not reproduced")
+        a.finding("iv", verdict, f"ERR rises with k for {wins}/{tested} ensemble sizes: " + "; ".join(rows))
+
+
+__all__ = ["analyze_sat", "read_sat", "run_members"]

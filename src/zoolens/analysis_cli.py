@@ -1,0 +1,79 @@
+"""CLI commands ``zoolens analyze``, ``zoolens report`` and ``zoolens demo`` (plain functions; the app registers them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def analyze_command(
+    run: List[Path] = typer.Argument(..., help="Run directories (criticality or SAT runs)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Criticality: model the differences refer to "
+                                                                    "(default: the first baseline-category model)."),
+    exclude_category: str = typer.Option("adversarial_training", "--exclude-category",
+                                         help="Criticality: category left out in the second accuracy correlation."),
+    k: Optional[int] = typer.Option(None, "--k", help="SAT: number of spectral clusters (default: eigengap)."),
+    compare: Optional[Path] = typer.Option(None, "--compare", help="SAT: a SAT run of the same models with another "
+                                                                   "attack (App. B.1 correlation)."),
+    no_ensembles: bool = typer.Option(False, "--no-ensembles", help="SAT: skip the ensemble analyses (they load "
+                                                                   "every model once for its logits)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of K-means, t-SNE and the gradient boosting."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Analyses, CSV tables and PNG/PDF figures of runs, written to DIR/analysis/."""
+    from rich.console import Console
+
+    from zoolens.analysis.run import analyze
+
+    console = Console()
+    for d in run:
+        a = analyze(d, baseline=baseline, exclude_category=exclude_category, k=k, compare=compare, seed=seed,
+                    progress=not quiet, ensembles=not no_ensembles)
+        console.print(f"{d}: {len(a.figures)} figures, {len(a.tables)} tables → {a.folder}")
+        for f in a.findings:
+            console.print(f"  ({f['id']}) {f['verdict']}: {f['evidence']}")
+
+
+def report_command(
+    run: List[Path] = typer.Argument(..., help="Run directories (analysed first if needed)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report file (default: DIR/report.html, or the "
+                                                                 "runs' common folder)."),
+    title: str = typer.Option("zoolens report", "--title", help="Report title."),
+) -> None:
+    """One self-contained report.html (embedded figures, tables, configuration, versions)."""
+    from zoolens.analysis.run import analyze
+    from zoolens.report import build_report
+
+    for d in run:
+        if not (Path(d) / "analysis" / "index.json").is_file():
+            analyze(d)
+    path = build_report(run, out, title=title)
+    typer.echo(str(path))
+
+
+def demo_command(
+    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Folder for the runs and the report "
+                                                                    "(resumable)."),
+    criticality_images: int = typer.Option(500, "--criticality-images", help="Criticality eval images."),
+    seeds: int = typer.Option(3, "--seeds", help="Criticality randomization seeds."),
+    sat_images: int = typer.Option(500, "--sat-images", help="SAT eval images."),
+    steps: int = typer.Option(10, "--steps", help="PGD iterations for SAT."),
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="Use only the zoo models that have weights."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """The whole pipeline on the shipped mini zoo (criticality, SAT, analyses, report); prints the report path."""
+    import json
+
+    from zoolens.demo import DemoSettings, demo
+
+    s = DemoSettings(criticality_images=criticality_images, criticality_seeds=seeds, sat_images=sat_images,
+                     pgd_steps=steps)
+    report = demo(out, s, skip_missing=skip_missing, progress=not quiet, log=typer.echo)
+    t = json.loads((Path(out) / "demo_timings.json").read_text())["timings_s"]
+    typer.echo(f"demo finished in {t['total_s']:.0f} s")
+    typer.echo(f"report: {report}")
+
+
+__all__ = ["analyze_command", "demo_command", "report_command"]

@@ -1,0 +1,198 @@
+"""``zoolens report DIR...``: one self-contained, offline ``report.html`` from analysed runs.
+
+Figures are embedded as base64 PNG, tables as HTML; the run configuration, package
+versions and data fingerprints come from each run's ``manifest.json``. A small script
+marks every figure that loaded (``img.complete && naturalWidth > 0``) and writes the
+count into ``#render-status`` so a headless browser can verify the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import json
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from zoolens.errors import ZoolensError
+
+MAX_ROWS = 60
+VERDICT_COLORS = {"reproduced": "#2ca25f", "partly reproduced": "#fdae6b", "not reproduced": "#de2d26",
+                  "not testable": "#969696"}
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
+color:#222;line-height:1.45;padding:0 1em}
+h1{font-size:1.7em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.82em;margin:.5em 0 1.2em}
+td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}
+figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:.88em;color:#555}
+.verdict{font-weight:600;padding:.1em .4em;border-radius:3px;color:white;white-space:nowrap}
+pre{background:#f7f7f7;padding:.6em;font-size:.8em;overflow-x:auto}
+.note{color:#555;font-size:.9em}
+details{margin:.4em 0}
+"""
+
+SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = document.querySelectorAll('img.figure');
+  var ok = 0, bad = [];
+  imgs.forEach(function (im) {
+    if (im.complete && im.naturalWidth > 0) { ok++; im.setAttribute('data-loaded', 'ok'); }
+    else { im.setAttribute('data-loaded', 'failed'); bad.push(im.getAttribute('alt')); }
+  });
+  var s = document.getElementById('render-status');
+  s.setAttribute('data-loaded', String(ok));
+  s.setAttribute('data-total', String(imgs.length));
+  s.setAttribute('data-state', ok === imgs.length ? 'complete' : 'incomplete');
+  s.textContent = 'figures loaded: ' + ok + '/' + imgs.length + (bad.length ? ' (missing: ' + bad.join(', ') + ')' : '');
+});
+"""
+
+
+def _esc(x) -> str:
+    return html.escape(str(x))
+
+
+def table_html(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
+    """A DataFrame as an HTML table (floats to 4 significant digits), truncated to ``max_rows``."""
+    more = len(df) - max_rows
+    body = df.head(max_rows).to_html(index=False, border=0, na_rep="–", escape=True,
+                                     float_format=lambda v: f"{v:.4g}")
+    if more > 0:
+        body += f'<p class="note">… {more} more rows in the CSV.</p>'
+    return body
+
+
+def _figure_html(folder: Path, fig: dict) -> str:
+    png = folder / fig["file"]
+    if not png.is_file():
+        raise ZoolensError(f"figure {png} is missing", f"re-run `zoolens analyze {folder.parent}`")
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    return (f'<figure><img class="figure" alt="{_esc(fig["title"])}" src="data:image/png;base64,{data}">'
+            f'<figcaption><b>{_esc(fig["title"])}.</b> {_esc(fig["caption"])} '
+            f'(files: {_esc(fig["file"])}, {_esc(fig.get("pdf", ""))})</figcaption></figure>')
+
+
+def _findings_html(findings: list[dict]) -> str:
+    if not findings:
+        return '<p class="note">No headline finding applies to these runs.</p>'
+    rows = []
+    for f in sorted(findings, key=lambda f: ["i", "ii", "iii", "iv"].index(f["id"])
+                    if f["id"] in ("i", "ii", "iii", "iv") else 9):
+        color = VERDICT_COLORS.get(f["verdict"], "#555")
+        rows.append(f'<tr><td>({_esc(f["id"])})</td><td style="text-align:left">{_esc(f["claim"])}</td>'
+                    f'<td><span class="verdict" style="background:{color}">{_esc(f["verdict"])}</span></td>'
+                    f'<td style="text-align:left">{_esc(f["evidence"])}</td></tr>')
+    return ('<table class="findings"><tr><th></th><th>paper finding</th><th>mini zoo</th><th>numbers</th></tr>'
+            + "".join(rows) + "</table>")
+
+
+def findings_frame(dirs: Sequence[str | Path]) -> pd.DataFrame:
+    """The headline findings of analysed runs as a DataFrame (``id, claim, verdict, evidence, run``)."""
+    from zoolens.analysis.run import load_analysis
+
+    rows = []
+    for d in dirs:
+        idx = load_analysis(d)
+        rows += [{**f, "run": str(d)} for f in idx["findings"]]
+    return pd.DataFrame(rows, columns=["id", "claim", "verdict", "evidence", "run"])
+
+
+def _config_html(run: Path) -> str:
+    parts = []
+    man = run / "manifest.json"
+    if man.is_file():
+        m = json.loads(man.read_text())
+        versions = m.get("versions", {})
+        parts.append("<h4>Package versions</h4>" + table_html(pd.DataFrame(
+            {"package": list(versions), "version": [str(v) for v in versions.values()]})))
+        fps = []
+        for kind, info in (m.get("runs") or {}).items():
+            fp = info.get("data_fingerprints")
+            if isinstance(fp, dict):
+                fps += sorted(set(fp.values()))
+            elif isinstance(fp, list):
+                fps += fp
+        if fps:
+            parts.append("<h4>Data fingerprint</h4><pre>" + _esc("\n".join(sorted(set(fps)))) + "</pre>")
+        parts.append("<details><summary>Run configuration (manifest.json)</summary><pre>"
+                     + _esc(json.dumps({k: v for k, v in m.items() if k != "versions"}, indent=1, default=str))
+                     + "</pre></details>")
+    for spec in sorted(run.glob("*_spec.json")):
+        parts.append(f"<h4>{_esc(spec.name)}</h4><pre>{_esc(spec.read_text())}</pre>")
+    return "".join(parts)
+
+
+def build_report(dirs: Sequence[str | Path], out: str | Path | None = None, *, title: str = "zoolens report",
+                 preface: str | None = None) -> Path:
+    """Write one self-contained ``report.html`` for analysed runs.
+
+    Parameters
+    ----------
+    dirs:
+        Run directories, each analysed by ``zoolens analyze`` (``DIR/analysis/index.json``).
+    out:
+        Output file (default: ``DIR/report.html`` for one run, else ``report.html`` in the
+        runs' common parent folder).
+    preface:
+        Optional HTML-escaped text shown under the title (e.g. the demo's settings).
+
+    Returns
+    -------
+    pathlib.Path
+        The written report.
+    """
+    from zoolens.analysis.run import load_analysis
+    from zoolens.runtime.rundir import package_versions
+
+    dirs = [Path(d) for d in dirs]
+    if not dirs:
+        raise ZoolensError("no run directory given", "pass one or more analysed run directories")
+    indexes = [load_analysis(d) for d in dirs]
+    if out is None:
+        if len(dirs) == 1:
+            out = dirs[0] / "report.html"
+        else:
+            import os
+
+            out = Path(os.path.commonpath([str(d.resolve()) for d in dirs])) / "report.html"
+    out = Path(out)
+    findings = [f for idx in indexes for f in idx["findings"]]
+    sections = [f"<h1>{_esc(title)}</h1>",
+                f'<p class="note">Generated {_dt.datetime.now().isoformat(timespec="seconds")} by zoolens '
+                f'{_esc(package_versions().get("zoolens", "?"))} from: {_esc(", ".join(map(str, dirs)))}</p>',
+                '<p id="render-status" data-state="pending">figures loaded: (script not run)</p>']
+    if preface:
+        sections.append(f"<p>{_esc(preface)}</p>")
+    sections.append("<h2>Findings: does the mini zoo reproduce the papers?</h2>" + _findings_html(findings)
+                    + '<p class="note">Verdicts follow fixed rules (see docs/analysis.md): nothing was tuned to '
+                      'reach them.</p>')
+    for d, idx in zip(dirs, indexes):
+        folder = d / "analysis"
+        body = [f"<h2>{_esc(idx['kind'].capitalize())} run: {_esc(d)}</h2>"]
+        if idx.get("notes"):
+            body.append("<ul>" + "".join(f'<li class="note">{_esc(n)}</li>' for n in idx["notes"]) + "</ul>")
+        for fig in idx["figures"]:
+            body.append(_figure_html(folder, fig))
+        for t in idx["tables"]:
+            df = pd.read_csv(folder / t["file"])
+            body.append(f"<h3>{_esc(t['title'])}</h3><p class='note'>{_esc(t['file'])}</p>" + table_html(df))
+        body.append("<h3>Configuration</h3>" + _config_html(d))
+        sections.append("".join(body))
+    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>"
+            + "\n".join(sections) + f"<script>{SCRIPT}</script></body></html>")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+__all__ = ["build_report", "findings_frame", "table_html"]
