@@ -30,15 +30,19 @@ class DemoSettings:
     criticality_seeds: int = 3
     sat_images: int = 500
     pgd_steps: int = 10
-    eps: float = 8 / 255
-    alpha: float = 2 / 255
+    # On Fashion-MNIST, PGD at the paper's 8/255 leaves 30-45 % of a baseline's correctly
+    # classified images unbroken even white-box (docs/similarity.md); 16/255 puts the
+    # white-box success near 100 %, the regime the paper's ImageNet setting is in.
+    eps: float = 16 / 255
+    alpha: float = 4 / 255
     data: str = "fashion-mnist"
 
     def describe(self) -> str:
         return (f"Demo settings: criticality on {self.criticality_images} {self.data} test images with "
                 f"{self.criticality_seeds} seeds (architecture's own init); SAT on {self.sat_images} images with "
                 f"PGD-{self.pgd_steps}, ε = {self.eps * 255:g}/255, α = {self.alpha * 255:g}/255, random start "
-                f"(the paper uses PGD-50 on 5,000 images); ensembles on the SAT run's clean images.")
+                f"(the paper uses PGD-50 at 8/255 on 5,000 ImageNet images; on Fashion-MNIST 8/255 leaves many "
+                f"images unbroken even white-box, so the budget is doubled); ensembles on the SAT run's clean images.")
 
 
 def available_models(zoo: str = ZOO) -> tuple[list[str], list[str]]:
