@@ -73,9 +73,15 @@ def load_split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     from zoolens.data.sources import load_fashion_mnist
 
     src = load_fashion_mnist(split)
-    x = torch.from_numpy(np.ascontiguousarray(src.arrays)).unsqueeze(1)
+    x = torch.from_numpy(np.array(src.arrays, dtype=np.uint8, copy=True)).unsqueeze(1)
     y = torch.from_numpy(np.asarray(src.labels, dtype=np.int64))
     return x, y
+
+
+def _flip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Random horizontal flip per image, batched."""
+    flip = torch.rand(x.shape[0], generator=g) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
 
 
 def _flip_crop(x: torch.Tensor, g: torch.Generator, pad: int = 2) -> torch.Tensor:
@@ -132,7 +138,7 @@ def state_digest(state: dict[str, torch.Tensor]) -> str:
     for k in sorted(state):
         t = state[k].detach().cpu().contiguous()
         h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
 
 
@@ -219,8 +225,10 @@ def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None 
                     break
                 idx = perm[i * recipe.batch_size:(i + 1) * recipe.batch_size]
                 xb, yb = x_train[idx], y_train[idx]
-                if recipe.augment in ("flip_crop", "strong"):
+                if recipe.augment == "flip_crop":
                     xb = _flip_crop(xb, g)
+                elif recipe.augment in ("flip", "strong"):
+                    xb = _flip(xb, g)
                 if recipe.augment == "strong":
                     xb = _strong(xb, g)
                 xb = resize_to(xb.float().div_(255.0), hw).contiguous(memory_format=memory_format)
@@ -252,7 +260,7 @@ def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None 
                 if step == recipe.probe_steps:
                     probe = state_digest(plain_state(net))
                 if on_step is not None:
-                    on_step(step, limit, float(loss))
+                    on_step(step, limit, float(loss.detach()))
         state = ema if ema is not None else plain_state(net)
     return TrainResult(state=state, probe_digest=probe, steps=step, wall_time_s=time.perf_counter() - t0)
 
@@ -297,6 +305,9 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *,
         rows = {r["name"]: r for r in json.loads(manifest_path.read_text())["models"]}
     data = load_split("train")
     x_test, y_test = load_split("test")
+    from zoolens.zoo.recipes import ZOO_RECIPES
+
+    canonical = {name: i for i, name in enumerate(ZOO_RECIPES.get(zoo, {}))}  # manifest order = recipe order
     done = []
     for recipe in recipes:
         steps = (data[0].shape[0] // recipe.batch_size) * recipe.epochs
@@ -331,8 +342,7 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *,
         }
         rows[recipe.name] = row
         done.append(row)
-        order = [r.name for r in recipes] + [k for k in rows if k not in {r.name for r in recipes}]
-        ordered = sorted(rows.values(), key=lambda r: order.index(r["name"]) if r["name"] in order else 10**6)
+        ordered = sorted(rows.values(), key=lambda r: canonical.get(r["name"], 10**6))
         tmpm = manifest_path.with_suffix(".json.tmp")
         tmpm.write_text(json.dumps({"zoo": zoo, "dataset": "fashion-mnist", "models": ordered}, indent=1) + "\n")
         tmpm.replace(manifest_path)

@@ -1,0 +1,104 @@
+"""``zoolens zoo``: list and (re)train the shipped mini zoos.
+
+Mounted by :mod:`zoolens.cli` as ``zoolens zoo``; also runnable on its own as
+``python -m zoolens.zoo.cli``. Bad input raises :class:`~zoolens.errors.ZoolensError`,
+which the top-level CLI prints as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from zoolens.errors import ZoolensError
+from zoolens.tables import OutputFormat, emit
+
+app = typer.Typer(help="The shipped mini model zoo (zoo:fmnist-mini/NAME).", no_args_is_help=True)
+
+
+@app.command("list")
+def list_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name (see `zoolens zoo zoos`)."),
+             fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
+             all_columns: bool = typer.Option(False, "--all", help="Also show seed, train time, components.")) -> None:
+    """Models of a zoo with accuracy, parameter count and input size."""
+    from zoolens.zoo.registry import LIST_COLUMNS, zoo_manifest
+
+    df = zoo_manifest(zoo)
+    if df.empty:
+        raise ZoolensError(f"zoo {zoo!r} has no trained models yet", f"run `zoolens zoo train {zoo}`")
+    if not all_columns:
+        df = df[LIST_COLUMNS]
+    else:
+        df = df.drop(columns=["config"], errors="ignore")
+    df = df.assign(input_size=df["input_size"].map(lambda s: "x".join(map(str, s))))
+    emit(df, fmt, title=f"zoo:{zoo}")
+
+
+@app.command("zoos")
+def zoos_cmd() -> None:
+    """Names of the shipped zoos."""
+    from zoolens.zoo.registry import list_zoos
+
+    for z in list_zoos():
+        typer.echo(z)
+
+
+@app.command("train")
+def train_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name."),
+              only: Optional[List[str]] = typer.Option(None, "--only", help="Train only these models (repeatable)."),
+              out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: the package's zoo "
+                                                 "directory, overwriting the shipped weights).")) -> None:
+    """Train a zoo (or some of its models) from the recipes, deterministically on CPU."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    from zoolens.zoo.recipes import ZOO_RECIPES
+    from zoolens.zoo.registry import check_zoo, recipe_for, zoo_dir
+    from zoolens.zoo.train import train_zoo
+
+    check_zoo(zoo)
+    names = list(only) if only else list(ZOO_RECIPES[zoo])
+    recipes = [recipe_for(zoo, n) for n in names]
+    out_dir = out if out is not None else zoo_dir(zoo)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        overall = progress.add_task("zoo", total=len(recipes), loss="")
+
+        def start(recipe, steps):
+            task = progress.add_task(recipe.name, total=steps, loss="-")
+
+            def on_step(step: int, total: int, loss: float) -> None:
+                progress.update(task, completed=step, loss=f"{loss:.3f}")
+            return on_step
+
+        def done(recipe, row):
+            progress.advance(overall)
+            console.print(f"{row['name']}: acc {row['accuracy']:.2f}%  {row['train_wall_time_s']:.0f}s")
+
+        train_zoo(zoo, recipes, out_dir, on_model_start=start, on_model_done=done)
+    console.print(f"wrote {len(recipes)} model(s) to {out_dir}")
+
+
+def main() -> None:  # pragma: no cover - standalone entry
+    try:
+        app(standalone_mode=False)
+    except ZoolensError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
