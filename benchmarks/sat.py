@@ -100,7 +100,12 @@ def main() -> None:
     ap.add_argument("--throughput-batch", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--eps", default="8/255", help="L-inf budget (the demo uses 16/255 on Fashion-MNIST)")
+    ap.add_argument("--alpha", default="2/255")
     args = ap.parse_args()
+    from zoolens.similarity.attack_registry import parse_fraction
+
+    eps, alpha = parse_fraction(args.eps), parse_fraction(args.alpha)
     torch.manual_seed(0)
     names = args.models.split(",") if args.models else available_models()
     if not names:
@@ -112,12 +117,13 @@ def main() -> None:
     print("\n[1] PGD throughput (median of interleaved repeats)\n" + tp.to_string(index=False))
 
     refs = [f"zoo:fmnist-mini/{n}" for n in names]
-    cfg = AttackConfig("pgd", eps=8 / 255, alpha=2 / 255, steps=args.steps, seed=0)
+    cfg = AttackConfig("pgd", eps=eps, alpha=alpha, steps=args.steps, seed=0)
     t0 = time.perf_counter()
     res = run_sat(refs, data="fashion-mnist", n_images=args.n_images, attack=cfg, out=out / "uint8", batch_size=256)
     total = time.perf_counter() - t0
     tm = res.timings
-    print(f"\n[2] SAT run: {len(names)} models, {args.n_images} images, PGD-{args.steps}, eps 8/255, alpha 2/255")
+    print(f"\n[2] SAT run: {len(names)} models, {args.n_images} images, PGD-{args.steps}, eps {args.eps}, "
+          f"alpha {args.alpha}")
     print(pd.DataFrame([{"total_s": total, "attack_s": tm["attack_s"], "eval_s": tm["eval_s"],
                          "clean_s": tm["clean_s"], "other_s": total - sum(tm.values())}]).round(2).to_string(index=False))
     print(res.attack[["model", "clean_accuracy", "success_rate"]].round(3).to_string(index=False))
@@ -130,7 +136,7 @@ def main() -> None:
 
     sub = refs[:args.fp32_models]
     fp = run_sat(sub, data="fashion-mnist", n_images=args.n_images,
-                 attack=AttackConfig("pgd", eps=8 / 255, alpha=2 / 255, steps=args.steps, seed=0, precision="fp32"),
+                 attack=AttackConfig("pgd", eps=eps, alpha=alpha, steps=args.steps, seed=0, precision="fp32"),
                  out=out / "fp32", batch_size=256)
     merged = res.transfer.merge(fp.transfer, on=["source", "target"], suffixes=("_uint8", "_fp32"))
     merged["diff"] = merged.rate_uint8 - merged.rate_fp32
