@@ -38,16 +38,22 @@ def _zoo_refs() -> list[str] | None:
 
 
 def test_ray_criticality_equals_local(local_ray, tmp_path):
-    refs = ["py:tests.test_criticality:tiny_a", "py:tests.test_criticality:tiny_b"]
-    kw = dict(data="digits", n_images=40, seeds=2)
+    from zoolens.models import discover_layers, load_model
+
+    refs = ["zoo:fmnist-mini/resnet_baseline", "zoo:fmnist-mini/vgg_baseline"]  # the shipped mini zoo
+    kw = dict(data="fashion-mnist", n_images=40, seeds=2)
     local = criticality(refs, out=tmp_path / "local", **kw)
-    # Ray, and one layer per unit: 4 units over 2 workers
-    remote = criticality(refs, out=tmp_path / "ray", executor=RAY, layers_per_unit=1, **kw)
+    # Ray, and slices of 4 layers per unit: several units per model over 2 workers
+    remote = criticality(refs, out=tmp_path / "ray", executor=RAY, layers_per_unit=4, **kw)
     pd.testing.assert_frame_equal(local, remote, check_exact=False, rtol=1e-6, atol=1e-7)
     import json
 
     units = json.loads((tmp_path / "ray" / "manifest.json").read_text())["runs"]["criticality"]["units"]
-    assert len(units["executed"]) == 4 and not units["failed"]
+    n_units = 0
+    for ref in refs:
+        m = load_model(ref)
+        n_units += -(-len(discover_layers(m.net, m.input_size)) // 4)
+    assert len(units["executed"]) == n_units > len(refs) and not units["failed"]
     pids = {r["pid"] for r in map(json.loads, (tmp_path / "ray" / "units.jsonl").read_text().splitlines())}
     assert os.getpid() not in pids  # the driver only gathered
 

@@ -75,6 +75,11 @@ def pgd_attack(
     model.eval()
     device = _device_of(model, x_all.device)
     out = []
+    # Only the input gradient is needed: freezing the parameters keeps autograd from
+    # recording (and saving tensors for) the weight-gradient paths.
+    frozen = [p for p in model.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
     try:
         for start in range(0, n, bs):
             x = x_all[start:start + bs].to(device)
@@ -95,6 +100,8 @@ def pgd_attack(
             out.append(x_adv.detach().to(x_all.device))
     finally:
         model.train(was_training)
+        for p in frozen:
+            p.requires_grad_(True)
     return torch.cat(out, dim=0)
 
 
