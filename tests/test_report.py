@@ -115,7 +115,26 @@ def test_analyze_sat_outputs(runs):
     assert ids["ii"]["verdict"] == "not testable"
     assert ids["iii"]["verdict"] in {"reproduced", "partly reproduced", "not reproduced"}
     assert "Pearson r" in ids["iii"]["evidence"]
-    assert len(list((folder / "logits").glob("*.npz"))) == 4
+    # the SAT run stored its clean logits, so no model was loaded again for the ensembles
+    assert not (folder / "logits").exists()
+    assert any("clean.parquet" in n for n in a.notes)
+
+
+def test_ensembles_from_stored_logits_equal_recomputed_logits(runs, tmp_path):
+    """Older runs without stored logits: the analysis loads the models; both paths agree."""
+    import shutil
+
+    from zoolens.analysis.run import analyze
+
+    old = tmp_path / "sat_old"
+    shutil.copytree(runs["root"] / "sat", old, ignore=shutil.ignore_patterns("analysis"))
+    clean = pd.read_parquet(old / "clean.parquet").drop(columns=["logits"])
+    clean.to_parquet(old / "clean.parquet", index=False)
+    analyze(old, k=2)
+    assert len(list((old / "analysis" / "logits").glob("*.npz"))) == 4
+    stored = pd.read_csv(runs["root"] / "sat" / "analysis" / "ensemble_pairs.csv")
+    recomputed = pd.read_csv(old / "analysis" / "ensemble_pairs.csv")
+    pd.testing.assert_frame_equal(stored, recomputed, check_exact=False, rtol=1e-6)
 
 
 def test_report_is_self_contained(runs):

@@ -106,6 +106,21 @@ def test_run_writes_all_tables_and_sat_diagonal_is_white_box(tiny, tmp_path):
     assert ((res.sat_ci.ci_low <= res.sat_ci.sat + 1e-12) & (res.sat_ci.sat <= res.sat_ci.ci_high + 1e-12)).all()
 
 
+def test_clean_parquet_stores_the_models_clean_logits(tiny, tmp_path):
+    """Ensembles average these logits: they must equal a direct forward pass of each model."""
+    _run(list(tiny.values()), tmp_path / "run")
+    clean = pd.read_parquet(tmp_path / "run" / "clean.parquet")
+    for name, model in tiny.items():
+        rows = clean[clean.model == name]
+        ds = load_data("digits", n=N_IMAGES, model=model)
+        assert np.array_equal(rows["image"].to_numpy(), ds.indices)
+        with torch.no_grad():
+            direct = model(ds.float()).numpy()
+        stored = np.stack(rows["logits"].to_numpy())
+        np.testing.assert_allclose(stored, direct, rtol=1e-5, atol=1e-5)
+        assert np.array_equal(stored.argmax(1), rows["pred"].to_numpy())
+
+
 def test_mixed_resolution_and_channels_are_resized(tiny, tmp_path):
     res = _run([tiny["mlp0"], tiny["cnn12"]], tmp_path / "run")
     imgs = res.transfer_images

@@ -1,6 +1,6 @@
 """Clean logits of a SAT run's models on the run's eval set (for ensembles).
 
-SAT runs store clean *predictions* only (``clean.parquet``), but ensembles average
+Older SAT runs stored clean *predictions* only (``clean.parquet``); ensembles average
 logits, so the analysis loads each model once (``zoolens.load_model``) and evaluates
 it on the same eval set (``zoolens.load_data`` with the run's data, n_images and
 data_seed). Results are cached in ``DIR/analysis/logits/`` keyed by the eval-set

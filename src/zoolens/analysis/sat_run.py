@@ -148,27 +148,39 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
         a.finding("iii", "not testable", "ensemble analyses were switched off")
         a.finding("iv", "not testable", "ensemble analyses were switched off")
         return
-    from zoolens.analysis.logits import clean_logits
-
     clean = pd.read_parquet(a.run / "clean.parquet") if (a.run / "clean.parquet").is_file() else None
     expected = {m: g.sort_values("image")["image"].to_numpy() for m, g in clean.groupby("model")} \
         if clean is not None else None
-    try:
-        logits, ids, y = clean_logits({m: refs.get(m, m) for m in names}, spec.get("data", "fashion-mnist"),
-                                      spec.get("n_images"), int(spec.get("data_seed", 0)), a.folder / "logits",
-                                      expected_images=None, progress=progress)
-    except (ZoolensError, ImportError) as e:
-        a.notes.append(f"Ensembles skipped: the models could not be loaded for their logits ({e}).")
-        a.finding("iii", "not testable", "models could not be loaded for logits")
-        a.finding("iv", "not testable", "models could not be loaded for logits")
-        return
-    if expected is not None:
+    if clean is not None and "logits" in clean.columns and set(names) <= set(clean["model"]):
+        # The SAT run stored its clean logits: no model is loaded again.
+        by_model = {m: g.sort_values("image") for m, g in clean.groupby("model")}
+        ids = by_model[names[0]]["image"].to_numpy()
+        y = by_model[names[0]]["label"].to_numpy()
         for m in names:
-            if m in expected and not np.array_equal(np.sort(ids), expected[m]):
-                raise ZoolensError(f"the logits' images for {m} differ from the SAT run's clean.parquet",
-                                   f"delete {a.folder / 'logits'} and re-run `zoolens analyze`")
-    a.notes.append("Clean logits are not stored by SAT runs; the analysis loaded every model once and cached its "
-                   "logits on the run's eval set in analysis/logits/.")
+            if not np.array_equal(by_model[m]["image"].to_numpy(), ids):
+                raise ZoolensError(f"{m} was evaluated on other images than {names[0]}",
+                                   "use one data source and seed for the whole run")
+        logits = {m: np.stack(by_model[m]["logits"].to_numpy()).astype(np.float32) for m in names}
+        a.notes.append("Ensembles average the clean logits stored by the SAT run (clean.parquet).")
+    else:
+        from zoolens.analysis.logits import clean_logits
+
+        try:
+            logits, ids, y = clean_logits({m: refs.get(m, m) for m in names}, spec.get("data", "fashion-mnist"),
+                                          spec.get("n_images"), int(spec.get("data_seed", 0)), a.folder / "logits",
+                                          expected_images=None, progress=progress)
+        except (ZoolensError, ImportError) as e:
+            a.notes.append(f"Ensembles skipped: the models could not be loaded for their logits ({e}).")
+            a.finding("iii", "not testable", "models could not be loaded for logits")
+            a.finding("iv", "not testable", "models could not be loaded for logits")
+            return
+        if expected is not None:
+            for m in names:
+                if m in expected and not np.array_equal(np.sort(ids), expected[m]):
+                    raise ZoolensError(f"the logits' images for {m} differ from the SAT run's clean.parquet",
+                                       f"delete {a.folder / 'logits'} and re-run `zoolens analyze`")
+        a.notes.append("This SAT run predates stored clean logits; the analysis loaded every model once and cached "
+                       "its logits on the run's eval set in analysis/logits/.")
     pe = ens.pair_ensembles(logits, y, sat)
     a.table("ensemble_pairs", pe, "All 2-model ensembles: ERR and SAT (Fig. 6)")
     corr = correlation(pe["sat"], pe["err_rate"])

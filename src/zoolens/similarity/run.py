@@ -35,7 +35,7 @@ from zoolens.runtime import RunDir
 from zoolens.similarity.attack_registry import AttackConfig, quantize, run_attack
 from zoolens.similarity.cache import adv_path, load_adv, save_adv
 from zoolens.similarity.sat import EPS_S, sat_ci_table, sat_matrix_from_transfer
-from zoolens.similarity.transfer import predict, to_input
+from zoolens.similarity.transfer import clean_logits_of, predict, to_input
 
 ROLES = ("full", "source", "target")
 KIND = "similarity"
@@ -316,10 +316,11 @@ def _eval_set(model, name: str, data: str, n_images: int | None, data_seed: int)
 def _clean_unit(run: RunDir, model, name: str, ds, batch_size: int) -> pd.DataFrame:
     if run.has_part("clean", name):
         return run.read_part("clean", name)
-    pred = predict(model, ds.images, batch_size=batch_size, name=name)
+    # Clean logits are kept (not only predictions): the ensemble analyses average them.
+    logits = clean_logits_of(model, ds.images, batch_size=batch_size, name=name)
     df = pd.DataFrame({"model": name, "image": np.asarray(ds.indices, dtype=np.int64),
-                       "label": ds.labels.numpy().astype(np.int64), "pred": pred.numpy().astype(np.int64),
-                       "fingerprint": ds.fingerprint})
+                       "label": ds.labels.numpy().astype(np.int64), "pred": logits.argmax(1).numpy().astype(np.int64),
+                       "fingerprint": ds.fingerprint, "logits": list(logits.numpy())})
     run.write_part("clean", name, df)
     return df
 
@@ -414,7 +415,8 @@ def _assemble(run: RunDir, names: list[str], pairs: list[tuple[str, str]], clean
     images = images.astype({"image": np.int64, "fooled": bool})
     sat = sat_matrix_from_transfer(transfer, names, eps_s)
     ci = sat_ci_table(images, transfer, names, n_resamples=n_resamples, level=ci_level, seed=ci_seed, eps_s=eps_s)
-    clean = pd.concat([clean_all[m][["model", "image", "label", "pred"]] for m in names], ignore_index=True)
+    clean = pd.concat([clean_all[m][[c for c in ("model", "image", "label", "pred", "logits") if c in clean_all[m]]]
+                       for m in names], ignore_index=True)
     attack_rows = [run.read_part("attack", m) for m in names if run.has_part("attack", m)]
     attack = (pd.concat(attack_rows, ignore_index=True)[["model", "clean_accuracy", "adversarial_accuracy",
                                                          "success_rate", "n_images", "n_correct", "n_fooled"]]

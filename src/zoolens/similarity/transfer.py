@@ -49,9 +49,9 @@ def to_input(images: torch.Tensor, input_size: tuple[int, int, int]) -> torch.Te
     return x.contiguous()
 
 
-def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, name: str | None = None
-            ) -> torch.Tensor:
-    """Top-1 predictions of ``model`` in eval mode under ``torch.inference_mode``.
+def clean_logits_of(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, name: str | None = None
+                    ) -> torch.Tensor:
+    """Logits of ``model`` in eval mode under ``torch.inference_mode``, float32 on the CPU.
 
     Parameters
     ----------
@@ -64,11 +64,6 @@ def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, na
     name:
         Model name for error messages.
 
-    Returns
-    -------
-    torch.Tensor
-        (N,) int64 predictions on the CPU.
-
     Raises
     ------
     ZoolensError
@@ -78,7 +73,7 @@ def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, na
     model.eval()
     p = next(model.parameters(), None)
     device = p.device if p is not None else torch.device("cpu")
-    preds = []
+    out = []
     try:
         with torch.inference_mode():
             for start in range(0, images.shape[0], max(1, int(batch_size))):
@@ -88,10 +83,17 @@ def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, na
                 if not torch.isfinite(logits).all():
                     raise ZoolensError(f"model {name or getattr(model, 'name', '?')} produced non-finite logits",
                                        "check its weights and preprocessing (or exclude it)")
-                preds.append(logits.argmax(1).cpu())
+                out.append(logits.float().cpu())
     finally:
         model.train(was_training)
-    return torch.cat(preds) if preds else torch.empty(0, dtype=torch.int64)
+    return torch.cat(out) if out else torch.empty(0, 0)
 
 
-__all__ = ["predict", "to_input"]
+def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, name: str | None = None
+            ) -> torch.Tensor:
+    """Top-1 predictions, (N,) int64 on the CPU (see :func:`clean_logits_of`)."""
+    logits = clean_logits_of(model, images, batch_size=batch_size, name=name)
+    return logits.argmax(1) if logits.numel() else torch.empty(0, dtype=torch.int64)
+
+
+__all__ = ["clean_logits_of", "predict", "to_input"]
