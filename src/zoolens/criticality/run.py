@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -300,17 +302,9 @@ def _criticality_run(models, names, settings, engine, batch_size, device, out: P
     return table
 
 
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _progress(enabled: bool):
     if not enabled:
-        return _nullcontext()
+        return contextlib.nullcontext()
     from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
 

@@ -72,7 +72,7 @@ def _load_timm(ref: ModelRef, *, trust_checkpoint: bool, num_classes: int | None
         raise ZoolensError(f"timm has no model named {ref.name!r}",
                            f"check `timm.list_models()`{'; close: ' + ', '.join(close) if close else ''}")
     kwargs: dict[str, Any] = {}
-    state = None
+    state = probe = None
     if ref.weights == "file":
         state = read_state_dict(ref.path, trust_checkpoint=trust_checkpoint)
         from zoolens.models.checkpoint import strip_prefixes
@@ -80,13 +80,17 @@ def _load_timm(ref: ModelRef, *, trust_checkpoint: bool, num_classes: int | None
         probe = timm.create_model(ref.name, pretrained=False)
         state = strip_prefixes(state, set(probe.state_dict()))
         kwargs.update(_timm_kwargs_from_state(ref.name, state))
+        own = probe.state_dict()
+        if num_classes is not None or any(k in own and own[k].shape != v.shape for k, v in state.items()):
+            probe = None  # other class count / channels: build anew with the kwargs read off the file
     if num_classes is not None:
         kwargs["num_classes"] = num_classes
     build = functools.partial(timm.create_model, ref.name, pretrained=False, **kwargs)
     if ref.weights == "init":
         net = build_seeded(build, ref.seed)
     elif ref.weights == "file":
-        net = build()
+        # The probe already has the file's shapes: reuse it instead of constructing the model twice.
+        net = probe if probe is not None else build()
         load_into(net, state, source=str(ref.path), target=f"timm:{ref.name}")
     else:
         net = _timm_pretrained(ref.name, kwargs)

@@ -97,18 +97,13 @@ def resolve_study(raw: dict[str, Any], *, base: str | Path | None = None, resolv
     data = {**DATA_DEFAULTS, **raw.get("data", {})}
     _check_keys(data, DATA_DEFAULTS, "data")
     out: dict[str, Any] = {"study": study, "models": refs, "data": data, "source_file": str(base) if base else None}
-    if "criticality" in raw:
-        crit = {**CRITICALITY_DEFAULTS, **raw["criticality"]}
-        _check_keys(crit, CRITICALITY_DEFAULTS, "criticality")
-        if crit["n_images"] is None:
-            crit["n_images"] = data["n_images"]
-        out["criticality"] = crit
-    if "similarity" in raw:
-        sim = {**SIMILARITY_DEFAULTS, **raw["similarity"]}
-        _check_keys(sim, SIMILARITY_DEFAULTS, "similarity")
-        if sim["n_images"] is None:
-            sim["n_images"] = data["n_images"]
-        out["similarity"] = sim
+    for section, defaults in (("criticality", CRITICALITY_DEFAULTS), ("similarity", SIMILARITY_DEFAULTS)):
+        if section in raw:
+            settings = {**defaults, **raw[section]}
+            _check_keys(settings, defaults, section)
+            if settings["n_images"] is None:  # a section without its own count uses [data]'s
+                settings["n_images"] = data["n_images"]
+            out[section] = settings
     if "criticality" not in out and "similarity" not in out:
         raise ZoolensError("the study has neither [criticality] nor [similarity]", "add at least one of them")
     ex = raw.get("executor", {})
