@@ -180,13 +180,16 @@ class TrainResult:
 
 # --------------------------------------------------------------------------- training
 def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None = None, *,
-                 max_steps: int | None = None, on_step: StepCallback | None = None) -> TrainResult:
+                 max_steps: int | None = None, on_step: StepCallback | None = None,
+                 on_epoch: Callable[[int, WrappedModel], None] | None = None) -> TrainResult:
     """Train ``recipe`` from scratch on the Fashion-MNIST train split (or ``data``).
 
     ``max_steps`` stops early (used by the reproducibility test: the learning-rate
     schedule still follows the full recipe). Returns the shipped state (EMA weights
     when ``recipe.ema_decay > 0``), the digest of the raw weights after
     ``recipe.probe_steps`` steps, the number of steps done and the wall time.
+    ``on_epoch(epoch, model)`` runs after each full epoch (e.g. to log test accuracy);
+    it must not touch RNG state it does not own, and the model is put back in train mode after it.
     """
     x_train, y_train = data if data is not None else load_split("train")
     hw = FAMILIES[recipe.family].input_hw
@@ -261,6 +264,9 @@ def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None 
                     probe = state_digest(plain_state(net))
                 if on_step is not None:
                     on_step(step, limit, float(loss.detach()))
+            if on_epoch is not None and step == (_epoch + 1) * steps_per_epoch:
+                on_epoch(_epoch + 1, model)
+                model.train()
         state = ema if ema is not None else plain_state(net)
     return TrainResult(state=state, probe_digest=probe, steps=step, wall_time_s=time.perf_counter() - t0)
 
@@ -285,13 +291,61 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *,
+def _train_in_worker(recipe: Recipe, updates, max_steps: int | None) -> TrainResult:
+    """Process-pool entry: train one recipe, streaming (name, step, total, loss) to ``updates``."""
+    def on_step(step: int, total: int, loss: float) -> None:
+        if step % 10 == 0 or step == total:  # every step would flood the queue for nothing
+            updates.put((recipe.name, step, total, loss))
+    return train_recipe(recipe, max_steps=max_steps, on_step=on_step)
+
+
+def _train_parallel(recipes: Sequence[Recipe], jobs: int,
+                    on_model_start: Callable[[Recipe, int], StepCallback | None] | None,
+                    steps_of: Callable[[Recipe], int], max_steps: int | None) -> Iterator[tuple[Recipe, TrainResult]]:
+    """Train ``recipes`` in ``jobs`` spawned processes; yield (recipe, result) as each finishes.
+
+    Each worker trains with the recipe's own fixed thread count, so a model's weights
+    are bitwise the same as in a sequential run (``tests/test_zoo_train.py``). Spawn, not
+    fork: forking a process whose OpenMP pool is running can deadlock the child.
+    """
+    import multiprocessing as mp
+    import queue
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        updates = manager.Queue()
+        callbacks: dict[str, StepCallback | None] = {}
+        pending = {}
+        for r in recipes:
+            callbacks[r.name] = on_model_start(r, steps_of(r)) if on_model_start else None
+            pending[pool.submit(_train_in_worker, r, updates, max_steps)] = r
+        while pending:
+            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while True:
+                try:
+                    name, step, total, loss = updates.get_nowait()
+                except queue.Empty:
+                    break
+                cb = callbacks.get(name)
+                if cb is not None:
+                    cb(step, total, loss)
+            for fut in done:
+                yield pending.pop(fut), fut.result()
+
+
+def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs: int = 1,
+              max_steps: int | None = None,
               on_model_start: Callable[[Recipe, int], StepCallback | None] | None = None,
               on_model_done: Callable[[Recipe, dict], None] | None = None) -> list[dict]:
-    """Train ``recipes`` in order, writing ``weights/NAME.safetensors`` and updating ``manifest.json`` in ``out_dir``.
+    """Train ``recipes``, writing ``weights/NAME.safetensors`` and updating ``manifest.json`` in ``out_dir``.
 
-    The manifest is rewritten after every model (atomic replace), so an interrupted run
-    keeps every finished model; rows of models not retrained are kept.
+    ``jobs > 1`` trains that many models at once in separate processes (each with the
+    recipe's thread count, so the weights are identical to a sequential run); results
+    are evaluated and written by this process as models finish. The manifest is
+    rewritten after every model (atomic replace), so an interrupted run keeps every
+    finished model; rows of models not retrained are kept. ``max_steps`` stops every
+    model early (smoke runs and tests; the manifest records the steps done).
     """
     from safetensors.torch import save_file
 
@@ -303,23 +357,36 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *,
     rows: dict[str, dict] = {}
     if manifest_path.is_file():
         rows = {r["name"]: r for r in json.loads(manifest_path.read_text())["models"]}
-    data = load_split("train")
     x_test, y_test = load_split("test")
     from zoolens.zoo.recipes import ZOO_RECIPES
 
     canonical = {name: i for i, name in enumerate(ZOO_RECIPES.get(zoo, {}))}  # manifest order = recipe order
+    data = load_split("train")
+    n_train = data[0].shape[0]
+
+    def steps_of(recipe: Recipe) -> int:
+        full = (n_train // recipe.batch_size) * recipe.epochs
+        return full if max_steps is None else min(full, max_steps)
+
+    def sequential() -> Iterator[tuple[Recipe, TrainResult]]:
+        for recipe in recipes:
+            cb = on_model_start(recipe, steps_of(recipe)) if on_model_start else None
+            yield recipe, train_recipe(recipe, data, max_steps=max_steps, on_step=cb)
+
+    results = sequential() if jobs <= 1 or len(recipes) <= 1 else _train_parallel(recipes, jobs, on_model_start,
+                                                                                    steps_of, max_steps)
     done = []
-    for recipe in recipes:
-        steps = (data[0].shape[0] // recipe.batch_size) * recipe.epochs
-        cb = on_model_start(recipe, steps) if on_model_start else None
-        res = train_recipe(recipe, data, on_step=cb)
+    for recipe, res in results:
         net = build_net(recipe)
         net.load_state_dict(res.state)
         model = wrap(net, recipe, zoo)
         acc = evaluate(model, x_test, y_test)
         wpath = out / "weights" / f"{recipe.name}.safetensors"
         tmp = wpath.with_suffix(".tmp")
-        save_file(res.state, str(tmp), metadata={"zoo": zoo, "name": recipe.name})
+        # One metadata key only: safetensors keeps metadata in a Rust HashMap whose iteration
+        # order is random per process, so two keys would make the file bytes (and SHA-256)
+        # differ between otherwise identical runs.
+        save_file(res.state, str(tmp), metadata={"zoolens": f"zoo:{zoo}/{recipe.name}"})
         tmp.replace(wpath)
         row = {
             "name": recipe.name,
