@@ -1,14 +1,12 @@
 """The shipped ``fmnist-mini`` zoo: manifest, weights integrity, loading, re-initialization, reproducibility.
 
-Reproducibility is checked *bitwise but truncated*: retraining a whole model takes
-minutes on a CPU, so the test re-runs the first ``probe_steps`` optimizer steps of
-selected recipes (learning-rate schedule, data order, augmentation, mixup, PGD
-adversarial crafting and EMA bookkeeping all as in the full run) from the config
-stored in the manifest, and compares a SHA-256 digest of the raw weights with the
-digest recorded during the shipped training run. The remaining steps run the same
-code, so this is evidence, not proof, that the full recipe reproduces; a full
-retrain is ``zoolens zoo train fmnist-mini --only NAME --out DIR`` (the digest of
-the resulting weights file then equals the manifest's ``sha256``).
+Reproducibility is checked bitwise in two ways: ``tests/test_zoo_train.py`` retrains
+the cheapest model in full and compares the weights file's SHA-256 with the
+manifest; here the first ``probe_steps`` optimizer steps of six more recipes
+(learning-rate schedule, data order, augmentation, mixup, PGD adversarial crafting
+and EMA bookkeeping all as in the full run) are re-run from the config stored in the
+manifest and a digest of the raw weights is compared with the one recorded during
+the shipped training run.
 """
 
 from __future__ import annotations

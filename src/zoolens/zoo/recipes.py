@@ -69,16 +69,21 @@ _RESNET = Recipe("resnet_baseline", "resnet", "baseline", "baseline", seed=0,
                  epochs=3, optimizer="sgd", lr=0.1, weight_decay=5e-4, augment="flip")
 _VGG = Recipe("vgg_baseline", "vgg", "baseline", "baseline", seed=0,
               arch_kwargs={"cfg": [[16], [32, 32], [64]], "hidden": 128},
-              epochs=2, optimizer="sgd", lr=0.05, weight_decay=5e-4, augment="flip")
+              epochs=4, batch_size=128, optimizer="sgd", lr=0.05, weight_decay=5e-4, augment="flip")
+# The LayerNorm/AdamW families learn more slowly per epoch than the BatchNorm CNNs, so they
+# get more, smaller steps (measured: a 3-epoch, batch-256 ViT reached only 77 % test accuracy).
 _VIT = Recipe("vit_baseline", "vit", "baseline", "baseline", seed=0,
               arch_kwargs={"img_size": 32, "patch": 4, "dim": 48, "depth": 3, "heads": 3, "mlp_ratio": 2.0},
-              epochs=3, optimizer="adamw", lr=3e-3, weight_decay=0.05, channels_last=False)
+              epochs=8, batch_size=64, optimizer="adamw", lr=1.5e-3, weight_decay=0.05, warmup_steps=300,
+              augment="flip", channels_last=False)
 _MIXER = Recipe("mixer_baseline", "mixer", "baseline", "baseline", seed=0,
                 arch_kwargs={"patch": 4, "dim": 48, "depth": 4, "token_hidden": 48, "channel_hidden": 96},
-                epochs=2, optimizer="adamw", lr=2e-3, weight_decay=0.05, channels_last=False)
+                epochs=8, batch_size=128, optimizer="adamw", lr=2e-3, weight_decay=0.05, warmup_steps=200,
+                augment="flip", channels_last=False)
 _CONVNEXT = Recipe("convnext_baseline", "convnext", "baseline", "baseline", seed=0,
-                   arch_kwargs={"widths": [24, 48], "depths": [1, 2], "kernel_size": 5, "ls_init": 0.1},
-                   epochs=2, optimizer="adamw", lr=3e-3, weight_decay=0.05)
+                   arch_kwargs={"widths": [32, 64], "depths": [2, 2], "kernel_size": 7, "ls_init": 0.1},
+                   epochs=9, batch_size=128, optimizer="adamw", lr=4e-3, weight_decay=0.02, warmup_steps=200,
+                   augment="flip")
 
 
 def _adv(eps: float, name: str) -> Recipe:
