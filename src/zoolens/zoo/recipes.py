@@ -82,8 +82,8 @@ _MIXER = Recipe("mixer_baseline", "mixer", "baseline", "baseline", seed=0,
                 augment="flip", channels_last=False)
 _CONVNEXT = Recipe("convnext_baseline", "convnext", "baseline", "baseline", seed=0,
                    arch_kwargs={"widths": [32, 64], "depths": [2, 2], "kernel_size": 7, "ls_init": 0.1},
-                   epochs=9, batch_size=128, optimizer="adamw", lr=4e-3, weight_decay=0.02, warmup_steps=200,
-                   augment="flip")
+                   epochs=9, batch_size=128, optimizer="adamw", lr=6e-3, weight_decay=0.02, warmup_steps=200,
+                   augment="none")  # measured: with flips, 9 epochs at lr 4e-3 reached 89.9 %
 
 
 def _adv(eps: float, name: str) -> Recipe:

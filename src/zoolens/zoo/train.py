@@ -334,6 +334,46 @@ def _train_parallel(recipes: Sequence[Recipe], jobs: int,
                 yield pending.pop(fut), fut.result()
 
 
+def write_model(zoo: str, recipe: Recipe, res: TrainResult, out: Path, x_test: torch.Tensor,
+                y_test: torch.Tensor) -> dict:
+    """Evaluate a trained model, write ``out/weights/NAME.safetensors`` atomically, return its manifest row."""
+    from safetensors.torch import save_file
+
+    from zoolens.zoo.architectures import FAMILIES as fams
+
+    net = build_net(recipe)
+    net.load_state_dict(res.state)
+    model = wrap(net, recipe, zoo)
+    acc = evaluate(model, x_test, y_test)
+    wpath = out / "weights" / f"{recipe.name}.safetensors"
+    tmp = wpath.with_suffix(".tmp")
+    # One metadata key only: safetensors keeps metadata in a Rust HashMap whose iteration
+    # order is random per process, so two keys would make the file bytes (and SHA-256)
+    # differ between otherwise identical runs.
+    save_file(res.state, str(tmp), metadata={"zoolens": f"zoo:{zoo}/{recipe.name}"})
+    tmp.replace(wpath)
+    row = {
+        "name": recipe.name,
+        "family": recipe.family,
+        "method": recipe.method,
+        "category": recipe.category,
+        "seed": recipe.seed,
+        "accuracy": round(acc, 2),
+        "params": sum(p.numel() for p in net.parameters()),
+        "input_size": list(preprocess_for(recipe).input_size),
+        "components": dict(fams[recipe.family].components),
+        "weights": f"weights/{recipe.name}.safetensors",
+        "sha256": file_sha256(wpath),
+        "train_wall_time_s": round(res.wall_time_s, 1),
+        "train_steps": res.steps,
+        "probe_steps": recipe.probe_steps,
+        "probe_sha256": res.probe_digest,
+        "torch_version": torch.__version__,
+        "config": recipe.config(),
+    }
+    return row
+
+
 def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs: int = 1,
               max_steps: int | None = None,
               on_model_start: Callable[[Recipe, int], StepCallback | None] | None = None,
@@ -347,10 +387,6 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
     finished model; rows of models not retrained are kept. ``max_steps`` stops every
     model early (smoke runs and tests; the manifest records the steps done).
     """
-    from safetensors.torch import save_file
-
-    from zoolens.zoo.architectures import FAMILIES as fams
-
     out = Path(out_dir)
     (out / "weights").mkdir(parents=True, exist_ok=True)
     manifest_path = out / "manifest.json"
@@ -377,36 +413,7 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
                                                                                     steps_of, max_steps)
     done = []
     for recipe, res in results:
-        net = build_net(recipe)
-        net.load_state_dict(res.state)
-        model = wrap(net, recipe, zoo)
-        acc = evaluate(model, x_test, y_test)
-        wpath = out / "weights" / f"{recipe.name}.safetensors"
-        tmp = wpath.with_suffix(".tmp")
-        # One metadata key only: safetensors keeps metadata in a Rust HashMap whose iteration
-        # order is random per process, so two keys would make the file bytes (and SHA-256)
-        # differ between otherwise identical runs.
-        save_file(res.state, str(tmp), metadata={"zoolens": f"zoo:{zoo}/{recipe.name}"})
-        tmp.replace(wpath)
-        row = {
-            "name": recipe.name,
-            "family": recipe.family,
-            "method": recipe.method,
-            "category": recipe.category,
-            "seed": recipe.seed,
-            "accuracy": round(acc, 2),
-            "params": sum(p.numel() for p in net.parameters()),
-            "input_size": list(preprocess_for(recipe).input_size),
-            "components": dict(fams[recipe.family].components),
-            "weights": f"weights/{recipe.name}.safetensors",
-            "sha256": file_sha256(wpath),
-            "train_wall_time_s": round(res.wall_time_s, 1),
-            "train_steps": res.steps,
-            "probe_steps": recipe.probe_steps,
-            "probe_sha256": res.probe_digest,
-            "torch_version": torch.__version__,
-            "config": recipe.config(),
-        }
+        row = write_model(zoo, recipe, res, out, x_test, y_test)
         rows[recipe.name] = row
         done.append(row)
         ordered = sorted(rows.values(), key=lambda r: canonical.get(r["name"], 10**6))

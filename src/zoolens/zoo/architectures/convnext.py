@@ -1,7 +1,7 @@
 """ConvNeXt-style CNN (Liu et al. 2022) for 28×28 inputs.
 
 Patchify stem (2×2, stride 2, LayerNorm), stages of ConvNeXt blocks (depthwise
-conv, 7×7 in ConvNeXt, 5×5 in the zoo to keep CPU training cheap; channels-last LayerNorm, inverted-bottleneck MLP with GELU, layer-scale γ),
+conv, 7×7 as in ConvNeXt; channels-last LayerNorm, inverted-bottleneck MLP with GELU, layer-scale γ),
 LN + 2×2/2 conv downsampling between stages, GAP → LN → ``head.fc``. Names follow
 timm's ``ConvNeXt`` (``stem``, ``stages.N.downsample``, ``stages.N.blocks.M.conv_dw``,
 ``...mlp.fc1``, ``...gamma``, ``head.norm``, ``head.fc``).
