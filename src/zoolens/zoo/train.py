@@ -180,16 +180,13 @@ class TrainResult:
 
 # --------------------------------------------------------------------------- training
 def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None = None, *,
-                 max_steps: int | None = None, on_step: StepCallback | None = None,
-                 on_epoch: Callable[[int, WrappedModel], None] | None = None) -> TrainResult:
+                 max_steps: int | None = None, on_step: StepCallback | None = None) -> TrainResult:
     """Train ``recipe`` from scratch on the Fashion-MNIST train split (or ``data``).
 
     ``max_steps`` stops early (used by the reproducibility test: the learning-rate
     schedule still follows the full recipe). Returns the shipped state (EMA weights
     when ``recipe.ema_decay > 0``), the digest of the raw weights after
     ``recipe.probe_steps`` steps, the number of steps done and the wall time.
-    ``on_epoch(epoch, model)`` runs after each full epoch (e.g. to log test accuracy);
-    it must not touch RNG state it does not own, and the model is put back in train mode after it.
     """
     x_train, y_train = data if data is not None else load_split("train")
     hw = FAMILIES[recipe.family].input_hw
@@ -264,9 +261,6 @@ def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None 
                     probe = state_digest(plain_state(net))
                 if on_step is not None:
                     on_step(step, limit, float(loss.detach()))
-            if on_epoch is not None and step == (_epoch + 1) * steps_per_epoch:
-                on_epoch(_epoch + 1, model)
-                model.train()
         state = ema if ema is not None else plain_state(net)
     return TrainResult(state=state, probe_digest=probe, steps=step, wall_time_s=time.perf_counter() - t0)
 
