@@ -112,9 +112,9 @@ def test_analyze_sat_outputs(runs):
     assert (folder / "attack_agreement.csv").is_file() and "attack_agreement" in a.summary
     assert len(pd.read_csv(folder / "sat_uncertain_pairs.csv")) == 6
     ids = {f["id"]: f for f in a.findings}
-    assert ids["ii"]["verdict"] == "not testable"
-    assert ids["iii"]["verdict"] in {"reproduced", "partly reproduced", "not reproduced"}
-    assert "Pearson r" in ids["iii"]["evidence"]
+    assert ids["sat.within_above_across"]["verdict"] == "not testable"
+    assert ids["sat.err_vs_sat_negative"]["verdict"] in {"reproduced", "not reproduced"}
+    assert "Pearson r" in ids["sat.err_vs_sat_negative"]["evidence"]
     # the SAT run stored its clean logits, so no model was loaded again for the ensembles
     assert not (folder / "logits").exists()
     assert any("clean.parquet" in n for n in a.notes)
@@ -146,7 +146,7 @@ def test_report_is_self_contained(runs):
     n_figs = len(runs["crit"].figures) + len(runs["sat"].figures)
     assert page.count('<img class="figure"') == n_figs == page.count("data:image/png;base64,")
     assert not re.search(r'src="(?!data:)', page) and "<link" not in page  # nothing to fetch
-    assert "Findings" in page and "torch" in page and "Data fingerprint" in page
+    assert "Scorecard" in page and "torch" in page and "Data fingerprint" in page
 
 
 def test_cli_commands(runs, tmp_path):

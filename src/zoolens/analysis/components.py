@@ -12,10 +12,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-COMPONENT_COLUMNS: tuple[str, ...] = (
-    "base_architecture", "hierarchical", "stem_layer", "input_resolution", "normalization", "activation",
-    "pooling_at_stem", "final_pooling", "self_attention_2d", "channel_wise_attention", "cw_attention_location",
-    "depthwise_conv", "group_conv")
+from zoolens.zoo.architectures import COMPONENT_COLUMNS
+
 
 #: Gradient boosting settings of the SAT paper (App. D.1): 500 stages, depth 12, "min samples 4"
 #: (read as ``min_samples_split``), learning rate 0.02; permutation importance with 10 repeats.

@@ -70,16 +70,15 @@ def analyze_criticality(a: Analysis, *, baseline: str | None, exclude_category: 
 
     # finding (i)
     if bsum["n_adversarial"] == 0 or not np.isfinite(bsum["baseline_mean"]):
-        a.finding("i", "not testable", "the run has no adversarially trained models next to a baseline")
+        a.finding("crit.at_raises_criticality", "not testable", "the run has no adversarially trained models next to a baseline")
         return
     adv = budget[budget["model"] != baseline]
     deltas = ", ".join(f"ε={r.adv_eps:g}: {r.delta_vs_baseline:+.3f}" for r in adv.itertuples())
     above = bsum["n_above_baseline"] == bsum["n_adversarial"]
     monotone = bool(np.all(np.diff(budget["mean_criticality"].to_numpy()) > 0))
     rho = bsum["spearman_rho"]
-    verdict = "reproduced" if above and monotone else ("partly reproduced" if above or (np.isfinite(rho) and rho > 0)
-                                                        else "not reproduced")
-    a.finding("i", verdict,
+    verdict = "reproduced" if above and monotone else "not reproduced"
+    a.finding("crit.at_raises_criticality", verdict,
               f"baseline {baseline} mean criticality {bsum['baseline_mean']:.3f}; Δ vs baseline {deltas}; "
               f"{bsum['n_above_baseline']}/{bsum['n_adversarial']} adversarial models above the baseline; "
               f"increasing in ε: {'yes' if monotone else 'no'}; Spearman ρ(ε, mean criticality) = "

@@ -1,4 +1,5 @@
-"""Per-model metadata (family, category, method, adversarial budget, components) from the zoo manifest."""
+"""Per-model metadata for the analyses: every zoo's through :func:`zoolens.zoo.metadata.zoo_metadata`,
+completed by what a run directory itself records (an imported run's ``models.csv``)."""
 
 from __future__ import annotations
 
@@ -7,55 +8,68 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from zoolens.analysis.components import COMPONENT_COLUMNS
+from zoolens.zoo.metadata import META_COLUMNS, zoo_metadata
 
 
-def model_metadata(refs: Mapping[str, str] | Sequence[str]) -> pd.DataFrame:
-    """Metadata for models by display name → reference.
+def _is_set(v) -> bool:
+    if v is None:
+        return False
+    if isinstance(v, float) and math.isnan(v):
+        return False
+    return not (isinstance(v, str) and v == "")
 
-    Zoo models (``zoo:ZOO/NAME``) take ``family``, ``category``, ``method``, ``adv_eps``
-    (training config) and the component columns from the zoo manifest; others get
-    ``family``/``category`` = ``unknown`` and no components.
+
+def model_metadata(refs: Mapping[str, str] | Sequence[str], local: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Metadata of models by display name → reference.
+
+    Parameters
+    ----------
+    refs:
+        Display name → model reference (or a list of references). ``zoo:ZOO/NAME``
+        references take their zoo's metadata (:data:`~zoolens.zoo.metadata.META_COLUMNS`).
+    local:
+        Optional per-run table (index = display name) whose metadata columns fill what the
+        zoo does not know — e.g. an imported run's ``models.csv`` for a model outside the zoo.
 
     Returns
     -------
     pandas.DataFrame
-        Index = model display name.
+        Index = display name, columns ``zoo`` + :data:`META_COLUMNS`. Models without any
+        metadata get ``family``/``category`` = ``unknown`` and are listed in
+        ``attrs["missing"]`` so the analyses can name them instead of labelling them silently.
+
+    Raises
+    ------
+    ZoolensError
+        For a ``zoo:`` reference to a zoo zoolens does not know.
     """
     if not isinstance(refs, Mapping):
         refs = {r.split("/", 1)[1] if r.startswith("zoo:") else r: r for r in refs}
-    rows = []
-    manifests: dict[str, pd.DataFrame] = {}
+    zoos: dict[str, pd.DataFrame] = {}
+    rows, missing = [], []
     for name, ref in refs.items():
-        row = {"model": name, "family": "unknown", "category": "unknown", "method": "", "adv_eps": math.nan}
+        row: dict = {c: None for c in META_COLUMNS}
+        row.update(model=name, zoo=None, epsilon=math.nan, adv_eps=math.nan, published_top1=math.nan,
+                   paper_cluster=math.nan)
         if ref.startswith("zoo:") and "/" in ref:
             zoo, zname = ref[4:].split("/", 1)
-            if zoo not in manifests:
-                try:
-                    from zoolens.zoo import zoo_manifest
-
-                    manifests[zoo] = zoo_manifest(zoo).set_index("name")
-                except Exception:  # unknown zoo: no metadata
-                    manifests[zoo] = pd.DataFrame()
-            man = manifests[zoo]
-            if zname in man.index:
-                r = man.loc[zname]
-                cfg = r.get("config") or {}
-                row.update(family=r["family"], category=r["category"], method=r["method"],
-                           adv_eps=float(cfg.get("adv_eps", 0.0)) if isinstance(cfg, dict) else math.nan)
-                for c in COMPONENT_COLUMNS:
-                    if c in man.columns:
-                        row[c] = r[c]
-            else:
-                try:  # not trained yet: the recipe still tells family and category
-                    from zoolens.zoo.registry import recipe_for
-
-                    rec = recipe_for(zoo, zname)
-                    row.update(family=rec.family, category=rec.category, method=rec.method, adv_eps=rec.adv_eps)
-                except Exception:
-                    pass
+            if zoo not in zoos:
+                zoos[zoo] = zoo_metadata(zoo)
+            if zname in zoos[zoo].index:
+                row.update(zoos[zoo].loc[zname].to_dict(), zoo=zoo)
+        if local is not None and name in local.index:
+            for c in META_COLUMNS:
+                if c in local.columns and not _is_set(row.get(c)) and _is_set(local.at[name, c]):
+                    row[c] = local.at[name, c]
+        if not _is_set(row.get("category")):
+            missing.append(name)
+            row["category"] = "unknown"
+        if not _is_set(row.get("family")):
+            row["family"] = "unknown"
         rows.append(row)
-    return pd.DataFrame(rows).set_index("model")
+    out = pd.DataFrame(rows, columns=["model", "zoo", *META_COLUMNS]).set_index("model")
+    out.attrs["missing"] = missing
+    return out
 
 
 __all__ = ["model_metadata"]

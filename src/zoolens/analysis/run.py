@@ -12,15 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from zoolens.analysis.findings import claim_order, make_finding
 from zoolens.errors import ZoolensError
-from zoolens.tables import write_atomic
+from zoolens.tables import write_atomic, write_text_atomic
 
-FINDINGS = {
-    "i": "Adversarial training raises mean criticality relative to the baseline, in proportion to the budget",
-    "ii": "Models of one family are more similar (higher SAT) than models of different families",
-    "iii": "More similar pairs make worse ensembles (SAT correlates negatively with ERR)",
-    "iv": "Ensembles whose members span more clusters have a larger ERR",
-}
 
 
 @dataclass
@@ -49,15 +44,16 @@ class Analysis:
         self.figures.append({"file": png.name, "pdf": png.with_suffix(".pdf").name, "title": title,
                              "caption": caption})
 
-    def finding(self, key: str, verdict: str, evidence: str) -> None:
-        self.findings.append({"id": key, "claim": FINDINGS[key], "verdict": verdict, "evidence": evidence})
+    def finding(self, key: str, verdict: str, evidence: str, measured: Any = None) -> None:
+        """Record the verdict on claim ``key`` of :data:`zoolens.analysis.findings.CLAIMS`."""
+        self.findings.append(make_finding(key, verdict, evidence, measured))
 
     def save(self) -> None:
         data = {"run": str(self.run), "kind": self.kind, "figures": self.figures, "tables": self.tables,
                 "findings": self.findings, "notes": self.notes, "summary": self.summary}
-        tmp = self.folder / ".index.json.tmp"
-        tmp.write_text(json.dumps(data, indent=1, default=_json_default))
-        tmp.replace(self.folder / "index.json")
+        self.findings.sort(key=lambda f: claim_order(f["id"]))
+        write_text_atomic(self.folder / "findings.json", json.dumps(self.findings, indent=1, default=_json_default))
+        write_text_atomic(self.folder / "index.json", json.dumps(data, indent=1, default=_json_default))
 
 
 def _json_default(o):
@@ -134,4 +130,4 @@ def fmt_p(p: float) -> str:
     return "n/a" if p is None or not math.isfinite(p) else f"{p:.2g}"
 
 
-__all__ = ["Analysis", "FINDINGS", "analyze", "fmt_p", "load_analysis", "run_kind"]
+__all__ = ["Analysis", "analyze", "fmt_p", "load_analysis", "run_kind"]

@@ -116,14 +116,14 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
         if test["n_within"] and test["n_across"]:
             ok = test["mean_within"] > test["mean_across"]
             sig = math.isfinite(test["mannwhitney_p"]) and test["mannwhitney_p"] < 0.05
-            a.finding("ii", "reproduced" if ok and sig else ("partly reproduced" if ok else "not reproduced"),
+            a.finding("sat.within_above_across", "reproduced" if ok and sig else "not reproduced",
                       f"mean SAT within a family {test['mean_within']:.2f} (n = {test['n_within']} pairs) vs across "
                       f"families {test['mean_across']:.2f} (n = {test['n_across']}); difference "
                       f"{test['difference']:+.2f}; one-sided Mann-Whitney p = {fmt_p(test['mannwhitney_p'])}")
         else:
-            a.finding("ii", "not testable", "needs pairs both within and across families")
+            a.finding("sat.within_above_across", "not testable", "needs pairs both within and across families")
     else:
-        a.finding("ii", "not testable", "model families are unknown (not zoo models)")
+        a.finding("sat.within_above_across", "not testable", "model families are unknown (not zoo models)")
 
     # ---- uncertain pairs
     if (a.run / "sat_ci.csv").is_file():
@@ -145,8 +145,8 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
 
     # ---- ensembles (Sec. 5.1, Fig. 6/7, Table 3), findings (iii), (iv)
     if not ensembles:
-        a.finding("iii", "not testable", "ensemble analyses were switched off")
-        a.finding("iv", "not testable", "ensemble analyses were switched off")
+        a.finding("sat.err_vs_sat_negative", "not testable", "ensemble analyses were switched off")
+        a.finding("sat.err_rises_with_k", "not testable", "ensemble analyses were switched off")
         return
     clean = pd.read_parquet(a.run / "clean.parquet") if (a.run / "clean.parquet").is_file() else None
     expected = {m: g.sort_values("image")["image"].to_numpy() for m, g in clean.groupby("model")} \
@@ -171,8 +171,8 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
                                           expected_images=None, progress=progress)
         except (ZoolensError, ImportError) as e:
             a.notes.append(f"Ensembles skipped: the models could not be loaded for their logits ({e}).")
-            a.finding("iii", "not testable", "models could not be loaded for logits")
-            a.finding("iv", "not testable", "models could not be loaded for logits")
+            a.finding("sat.err_vs_sat_negative", "not testable", "models could not be loaded for logits")
+            a.finding("sat.err_rises_with_k", "not testable", "models could not be loaded for logits")
             return
         if expected is not None:
             for m in names:
@@ -189,7 +189,7 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
              "Each point is a 2-model ensemble (logit average) on the run's clean eval images.")
     sig = math.isfinite(corr["pearson_p"]) and corr["pearson_p"] < 0.05
     neg = math.isfinite(corr["pearson_r"]) and corr["pearson_r"] < 0
-    a.finding("iii", "reproduced" if neg and sig else ("partly reproduced" if neg else "not reproduced"),
+    a.finding("sat.err_vs_sat_negative", "reproduced" if neg and sig else "not reproduced",
               f"{corr['n']} pairs: Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), "
               f"Spearman ρ = {corr['spearman_rho']:.2f} (p = {fmt_p(corr['spearman_p'])}); paper: −0.32 / −0.32")
     sizes = [n for n in (2, 3, 4, 5) if n <= len(names)]
@@ -211,10 +211,10 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
         wins += int(hi > lo and rho > 0)
         rows.append(f"N={int(row['n_models'])}: k={ks[0]} {lo:.1f}% → k={ks[-1]} {hi:.1f}% (rand {row['rand']:.1f}%)")
     if tested == 0:
-        a.finding("iv", "not testable", f"with K = {res.k} clusters no ensemble size spans two different k")
+        a.finding("sat.err_rises_with_k", "not testable", f"with K = {res.k} clusters no ensemble size spans two different k")
     else:
-        verdict = "reproduced" if wins == tested else ("partly reproduced" if wins else "not reproduced")
-        a.finding("iv", verdict, f"ERR rises with k for {wins}/{tested} ensemble sizes: " + "; ".join(rows))
+        verdict = "reproduced" if wins == tested else "not reproduced"
+        a.finding("sat.err_rises_with_k", verdict, f"ERR rises with k for {wins}/{tested} ensemble sizes: " + "; ".join(rows))
 
 
 __all__ = ["analyze_sat", "read_sat", "run_members"]

@@ -20,7 +20,7 @@ import pandas as pd
 from zoolens.errors import ZoolensError
 
 MAX_ROWS = 60
-VERDICT_COLORS = {"reproduced": "#2ca25f", "partly reproduced": "#fdae6b", "not reproduced": "#de2d26",
+VERDICT_COLORS = {"reproduced": "#2ca25f", "not reproduced": "#de2d26",
                   "not testable": "#969696"}
 
 CSS = """
@@ -79,18 +79,30 @@ def _figure_html(folder: Path, fig: dict) -> str:
             f'(files: {_esc(fig["file"])}, {_esc(fig.get("pdf", ""))})</figcaption></figure>')
 
 
+def _fmt_value(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
 def _findings_html(findings: list[dict]) -> str:
+    """The scorecard: one row per claim (``findings.json`` of every analysed run)."""
+    from zoolens.analysis.findings import claim_order
+
     if not findings:
-        return '<p class="note">No headline finding applies to these runs.</p>'
+        return '<p class="note">No claim of the papers applies to these runs.</p>'
     rows = []
-    for f in sorted(findings, key=lambda f: ["i", "ii", "iii", "iv"].index(f["id"])
-                    if f["id"] in ("i", "ii", "iii", "iv") else 9):
+    for f in sorted(findings, key=lambda f: claim_order(f["id"])):
         color = VERDICT_COLORS.get(f["verdict"], "#555")
-        rows.append(f'<tr><td>({_esc(f["id"])})</td><td style="text-align:left">{_esc(f["claim"])}</td>'
+        rows.append(f'<tr><td><code>{_esc(f["id"])}</code></td><td style="text-align:left">{_esc(f["claim"])}</td>'
+                    f'<td>{_esc(_fmt_value(f.get("paper")))}</td><td>{_esc(_fmt_value(f.get("measured")))}</td>'
                     f'<td><span class="verdict" style="background:{color}">{_esc(f["verdict"])}</span></td>'
-                    f'<td style="text-align:left">{_esc(f["evidence"])}</td></tr>')
-    return ('<table class="findings"><tr><th></th><th>paper finding</th><th>mini zoo</th><th>numbers</th></tr>'
-            + "".join(rows) + "</table>")
+                    f'<td style="text-align:left">{_esc(f["evidence"])}'
+                    + (f' <span class="note">[{_esc(f["run"])}]</span>' if f.get("run") else "") + '</td></tr>')
+    return ('<table class="findings"><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th>'
+            '<th>evidence</th></tr>' + "".join(rows) + "</table>")
 
 
 def findings_frame(dirs: Sequence[str | Path]) -> pd.DataFrame:
@@ -101,7 +113,7 @@ def findings_frame(dirs: Sequence[str | Path]) -> pd.DataFrame:
     for d in dirs:
         idx = load_analysis(d)
         rows += [{**f, "run": str(d)} for f in idx["findings"]]
-    return pd.DataFrame(rows, columns=["id", "claim", "verdict", "evidence", "run"])
+    return pd.DataFrame(rows, columns=["id", "claim", "paper", "measured", "verdict", "evidence", "run"])
 
 
 def _config_html(run: Path) -> str:
@@ -163,14 +175,14 @@ def build_report(dirs: Sequence[str | Path], out: str | Path | None = None, *, t
 
             out = Path(os.path.commonpath([str(d.resolve()) for d in dirs])) / "report.html"
     out = Path(out)
-    findings = [f for idx in indexes for f in idx["findings"]]
+    findings = [{**f, "run": str(d)} if len(dirs) > 1 else f for d, idx in zip(dirs, indexes) for f in idx["findings"]]
     sections = [f"<h1>{_esc(title)}</h1>",
                 f'<p class="note">Generated {_dt.datetime.now().isoformat(timespec="seconds")} by zoolens '
                 f'{_esc(package_versions().get("zoolens", "?"))} from: {_esc(", ".join(map(str, dirs)))}</p>',
                 '<p id="render-status" data-state="pending">figures loaded: (script not run)</p>']
     if preface:
         sections.append(f"<p>{_esc(preface)}</p>")
-    sections.append("<h2>Findings: does the mini zoo reproduce the papers?</h2>" + _findings_html(findings)
+    sections.append("<h2>Scorecard: do these runs reproduce the papers' claims?</h2>" + _findings_html(findings)
                     + '<p class="note">Verdicts follow fixed rules (see docs/analysis.md): nothing was tuned to '
                       'reach them.</p>')
     for d, idx in zip(dirs, indexes):
