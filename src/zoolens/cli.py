@@ -154,6 +154,7 @@ def criticality_command(
 
 
 from zoolens.analysis_cli import analyze_command, demo_command, report_command  # noqa: E402
+from zoolens.import_cli import import_app  # noqa: E402
 from zoolens.similarity_cli import similarity_command  # noqa: E402
 
 app.command("similarity")(similarity_command)
@@ -162,6 +163,7 @@ app.command("plan")(plan_command)
 app.command("analyze")(analyze_command)
 app.command("report")(report_command)
 app.command("demo")(demo_command)
+app.add_typer(import_app, name="import")
 
 
 def _mount_optional() -> None:
