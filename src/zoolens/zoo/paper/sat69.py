@@ -26,6 +26,9 @@ from zoolens.errors import ZoolensError
 
 ZOO = "paper-sat69"
 CSV_PATH = Path(__file__).with_name("sat69_models.csv")
+#: Table 1's top-5 TF-IDF keywords per cluster, as printed (``printed``), with the
+#: component each keyword names (``component``), transcribed from seeds/004 Table 1.
+TABLE1_KEYWORDS_PATH = Path(__file__).with_name("table1_keywords.csv")
 COMPONENT_COLUMNS = ["base_architecture", "hierarchical", "stem_layer", "input_resolution", "normalization",
                      "activation", "pooling_at_stem", "final_pooling", "self_attention_2d", "channel_wise_attention",
                      "cw_attention_location", "depthwise_conv", "group_conv"]
@@ -84,6 +87,12 @@ def _table() -> pd.DataFrame:
     df["input_resolution"] = df["input_resolution"].astype(int)
     df["cluster"] = df["cluster"].astype(int)
     return df
+
+
+def table1_keywords() -> pd.DataFrame:
+    """Table 1's top-5 keywords: ``cluster, rank, printed, component, note`` (SAT paper Sec. 4.1, Table 1)."""
+    return pd.read_csv(TABLE1_KEYWORDS_PATH, dtype={"printed": str, "component": str, "note": str},
+                       keep_default_na=False)
 
 
 def resolve(timm_name: str) -> tuple[str, str, str, str]:
