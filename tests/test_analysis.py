@@ -274,7 +274,7 @@ def test_criticality_stats():
     assert p.loc["base", "mean_criticality"] == pytest.approx(np.mean([0.1, 0.3, 0.9]))
     t, summ = cs.adversarial_budget(per, "base")
     assert list(t.model) == ["base", "adv1", "adv2"] and summ["n_above_baseline"] == 2
-    assert summ["spearman_rho"] == pytest.approx(1.0)
+    assert summ["norms"]["unspecified"]["spearman_rho"] == pytest.approx(1.0)  # no norm given: one curve
     corr = cs.accuracy_correlation(per)
     assert corr.iloc[0]["n"] == 4 and corr.iloc[1]["n"] == 2  # two left after dropping adversarial models
     assert corr.iloc[0]["spearman_rho"] == pytest.approx(stats.spearmanr(per.mean_criticality, per.clean_accuracy)[0])

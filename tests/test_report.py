@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -93,8 +94,21 @@ def test_analyze_criticality_outputs(runs):
     diff = pd.read_csv(folder / "criticality_difference.csv", index_col=0)
     base = a.summary["baseline"]
     assert (diff.loc[base].dropna() == 0).all()
-    # py: models carry no category/budget: finding (i) says so instead of guessing
-    assert [f["verdict"] for f in a.findings] == ["not testable"]
+    # every criticality claim is on the scorecard, with the fields the report renders
+    from zoolens.analysis.findings import CLAIMS
+
+    saved = json.loads((folder / "findings.json").read_text())
+    assert {f["id"] for f in saved} == {c for c in CLAIMS if c.startswith("crit.")}
+    assert all(set(f) >= {"id", "claim", "paper", "measured", "verdict", "evidence"} for f in saved)
+    # py: models carry no category/budget: the claims that need one say so instead of guessing,
+    # and the models without metadata are named
+    by_id = {f["id"]: f for f in saved}
+    for key in ("crit.at_raises_criticality", "crit.at_budget_spearman_l2", "crit.at_budget_spearman_linf",
+                "crit.pixmix_highest", "crit.simclr_no_auxiliary", "crit.ssl_auxiliary_deep",
+                "crit.augmentation_deepest_layers", "crit.improved_training_early_up_deep_down",
+                "crit.accuracy_spearman_without_at"):
+        assert by_id[key]["verdict"] == "not testable", key
+    assert any("No metadata" in n and "py:zl_report_tiny" in n for n in a.notes)
 
 
 def test_analyze_sat_outputs(runs):

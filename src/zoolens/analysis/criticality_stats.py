@@ -15,8 +15,8 @@ import pandas as pd
 
 from zoolens.analysis.statistics import correlation
 
-CATEGORY_ORDER = ("baseline", "seed", "hparam", "augmentation", "adversarial_training", "improved_training",
-                  "unknown")
+CATEGORY_ORDER = ("baseline", "seed", "hparam", "augmentation", "adversarial_training", "ssl", "improved_training",
+                  "freezing", "sat69", "unknown")
 
 
 def model_order(models: Sequence[str], meta: pd.DataFrame | None = None) -> list[str]:
@@ -56,13 +56,18 @@ def baseline_difference(matrix: pd.DataFrame, baseline: str) -> pd.DataFrame:
 
 def per_model(summary: pd.DataFrame, models: pd.DataFrame | None = None, meta: pd.DataFrame | None = None
               ) -> pd.DataFrame:
-    """One row per model: mean criticality over layers, share of auxiliary/critical layers, accuracy, category.
+    """One row per model: mean criticality over layers, share of auxiliary/critical layers, accuracy, metadata.
+
+    ``accuracy`` is the published top-1 (as a fraction) where the model's zoo records one
+    — the accuracy the criticality paper's Fig. 3 uses — else the clean accuracy on the
+    run's eval subset; ``accuracy_source`` says which.
 
     Returns
     -------
     pandas.DataFrame
         ``model, n_layers, mean_criticality, max_sem, share_auxiliary, share_critical,
-        clean_accuracy, category, adv_eps``.
+        clean_accuracy, accuracy, accuracy_source, category, family, method, norm, epsilon,
+        epsilon_unit, adv_eps``.
     """
     g = summary.groupby("model", sort=False)
     out = pd.DataFrame({
@@ -76,50 +81,73 @@ def per_model(summary: pd.DataFrame, models: pd.DataFrame | None = None, meta: p
     out = out.reset_index()
     acc = dict(zip(models["model"], models["clean_accuracy"])) if models is not None else {}
     out["clean_accuracy"] = [acc.get(m, math.nan) for m in out["model"]]
-    for col, default in (("category", "unknown"), ("adv_eps", math.nan), ("family", "unknown")):
+    for col, default in (("category", "unknown"), ("family", "unknown"), ("method", None), ("norm", None),
+                         ("epsilon", math.nan), ("epsilon_unit", None), ("adv_eps", math.nan),
+                         ("published_top1", math.nan)):
         out[col] = [meta[col].get(m, default) if meta is not None and col in meta and m in meta.index else default
                     for m in out["model"]]
-    return out
+    pub = pd.to_numeric(out["published_top1"], errors="coerce") / 100.0
+    out["accuracy"] = pub.where(pub.notna(), out["clean_accuracy"])
+    out["accuracy_source"] = np.where(pub.notna(), "published ImageNet top-1",
+                                      np.where(out["clean_accuracy"].notna(), "eval subset", "none"))
+    return out.drop(columns=["published_top1"])
 
 
 def accuracy_correlation(models: pd.DataFrame, exclude_category: str | None = "adversarial_training"
                          ) -> pd.DataFrame:
-    """Spearman ρ (and Pearson r) of mean criticality vs clean accuracy (criticality paper Fig. 3),
-    for all models and without ``exclude_category``."""
-    rows = [{"subset": "all models", **correlation(models["mean_criticality"], models["clean_accuracy"])}]
+    """Spearman ρ (and Pearson r) of mean criticality vs accuracy (criticality paper Fig. 3),
+    for all models and without ``exclude_category`` (``accuracy`` of :func:`per_model`)."""
+    col = "accuracy" if "accuracy" in models else "clean_accuracy"
+    rows = [{"subset": "all models", **correlation(models["mean_criticality"], models[col])}]
     if exclude_category:
         keep = models["category"] != exclude_category
         rows.append({"subset": f"without {exclude_category}",
-                     **correlation(models.loc[keep, "mean_criticality"], models.loc[keep, "clean_accuracy"])})
+                     **correlation(models.loc[keep, "mean_criticality"], models.loc[keep, col])})
     return pd.DataFrame(rows)
 
 
 def adversarial_budget(models: pd.DataFrame, baseline: str | None) -> tuple[pd.DataFrame, dict]:
-    """Mean criticality vs adversarial-training budget ε (criticality paper Fig. 2).
+    """Mean criticality vs adversarial-training budget ε, one curve per norm (criticality paper Fig. 2).
 
-    The baseline enters at ε = 0; adversarially trained models at their training ε.
+    Each norm's curve holds the adversarially trained models of that norm at their ε in
+    the norm's own unit. Its ε = 0 point is an adversarially trained model with ε = 0
+    (the same pipeline without attack, norm-less) when the run has one, else the baseline.
 
     Returns
     -------
     (table, summary)
-        ``table``: ``model, adv_eps, mean_criticality, delta_vs_baseline``, sorted by ε;
-        ``summary``: Spearman/Pearson of ε vs mean criticality, the number of adversarial
-        models above the baseline, and the baseline's mean.
+        ``table``: ``norm, model, epsilon, epsilon_unit, mean_criticality, delta_vs_baseline``,
+        sorted by norm and ε. ``summary``: ``baseline_mean``, ``n_adversarial`` (ε > 0),
+        ``n_above_baseline``, and per norm (``norms``) the Spearman/Pearson statistics of ε
+        vs mean criticality and whether it increases strictly with ε (``monotone``).
     """
-    adv = models[models["category"] == "adversarial_training"]
-    parts = [adv]
+    adv = models[models["category"] == "adversarial_training"].copy()
+    if "epsilon" not in adv or adv["epsilon"].isna().all():
+        adv["epsilon"] = adv.get("adv_eps", math.nan)
+    if "norm" not in adv:
+        adv["norm"] = None
+    adv["norm"] = adv["norm"].where(adv["norm"].notna() | (adv["epsilon"] == 0), "unspecified")
     base_mean = math.nan
     if baseline is not None and baseline in set(models["model"]):
-        b = models[models["model"] == baseline].copy()
-        b["adv_eps"] = 0.0
-        base_mean = float(b["mean_criticality"].iloc[0])
-        parts.insert(0, b)
-    t = pd.concat(parts, ignore_index=True)[["model", "adv_eps", "mean_criticality"]]
-    t = t.sort_values("adv_eps", kind="stable").reset_index(drop=True)
+        base_mean = float(models.loc[models["model"] == baseline, "mean_criticality"].iloc[0])
+    zero = adv[adv["norm"].isna()]
+    pos = adv[adv["norm"].notna()]
+    parts, norms = [], {}
+    for norm in sorted(pos["norm"].unique()):
+        start = zero if len(zero) else models[models["model"] == baseline].assign(epsilon=0.0)
+        g = pd.concat([start, pos[pos["norm"] == norm]], ignore_index=True).assign(norm=norm)
+        g["epsilon_unit"] = pos.loc[pos["norm"] == norm, "epsilon_unit"].iloc[0] if "epsilon_unit" in pos else None
+        g = g.sort_values("epsilon", kind="stable")
+        parts.append(g)
+        vals = g["mean_criticality"].to_numpy()
+        norms[str(norm)] = {**correlation(g["epsilon"], vals), "monotone": bool(np.all(np.diff(vals) > 0)),
+                            "zero_point": str(g["model"].iloc[0]) if len(g) else None}
+    cols = ["norm", "model", "epsilon", "epsilon_unit", "mean_criticality"]
+    t = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
     t["delta_vs_baseline"] = t["mean_criticality"] - base_mean
-    summary = {**correlation(t["adv_eps"], t["mean_criticality"]), "baseline_mean": base_mean,
-               "n_adversarial": int(len(adv)),
-               "n_above_baseline": int((adv["mean_criticality"] > base_mean).sum()) if np.isfinite(base_mean) else 0}
+    summary = {"baseline_mean": base_mean, "n_adversarial": int(len(pos)),
+               "n_above_baseline": int((pos["mean_criticality"] > base_mean).sum()) if np.isfinite(base_mean) else 0,
+               "norms": norms}
     return t, summary
 
 

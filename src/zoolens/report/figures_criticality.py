@@ -44,30 +44,37 @@ def _scatter_labels(ax, x, y, names):
 
 
 def criticality_vs_accuracy(models: pd.DataFrame, corr: pd.DataFrame, folder: Path) -> Path:
-    """Fig. 3: mean criticality per model vs clean accuracy, coloured by category, with Spearman ρ."""
+    """Fig. 3: mean criticality per model vs accuracy (published top-1 where known), by category, with Spearman ρ."""
     fig, ax = plt.subplots(figsize=(7, 5))
+    acc = models["accuracy"] if "accuracy" in models else models["clean_accuracy"]
     for cat, g in models.groupby("category", sort=False):
-        ax.scatter(g["clean_accuracy"] * 100, g["mean_criticality"], label=cat, s=30)
-    _scatter_labels(ax, models["clean_accuracy"] * 100, models["mean_criticality"], models["model"])
+        ax.scatter(acc[g.index] * 100, g["mean_criticality"], label=cat, s=30)
+    _scatter_labels(ax, acc * 100, models["mean_criticality"], models["model"])
     text = "; ".join(f"{r.subset}: ρ={r.spearman_rho:.2f} (p={r.spearman_p:.2g}, n={r.n})" for r in corr.itertuples())
-    ax.set_title("Mean criticality vs clean accuracy\n" + text, fontsize=8)
-    ax.set_xlabel("clean accuracy on the eval subset (%)")
+    ax.set_title("Mean criticality vs accuracy\n" + text, fontsize=8)
+    sources = sorted(set(models.get("accuracy_source", pd.Series(["eval subset"])).astype(str)) - {"none"})
+    ax.set_xlabel("accuracy (%): " + " / ".join(sources))
     ax.set_ylabel("mean layer criticality")
-    ax.legend(loc="best")
+    ax.legend(loc="best", fontsize=7)
     ax.grid(alpha=0.3)
     return save_figure(fig, folder, "criticality_vs_accuracy")
 
 
 def criticality_vs_budget(table: pd.DataFrame, summary: dict, folder: Path) -> Path:
-    """Fig. 2: mean criticality vs adversarial-training budget ε (baseline at ε = 0)."""
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    ax.plot(table["adv_eps"], table["mean_criticality"], "o-")
-    _scatter_labels(ax, table["adv_eps"], table["mean_criticality"], table["model"])
-    ax.set_xlabel("adversarial-training budget ε (L∞, [0,1] pixels)")
-    ax.set_ylabel("mean layer criticality")
-    ax.set_title(f"Criticality vs adversarial budget: Spearman ρ={summary['spearman_rho']:.2f} "
-                 f"(p={summary['spearman_p']:.2g}, n={summary['n']})")
-    ax.grid(alpha=0.3)
+    """Fig. 2: mean criticality vs adversarial-training budget ε, one panel per norm in its own unit."""
+    norms = list(dict.fromkeys(table["norm"]))
+    fig, axes = plt.subplots(1, max(1, len(norms)), figsize=(5.2 * max(1, len(norms)), 4.2), squeeze=False)
+    for ax, norm in zip(axes[0], norms):
+        g = table[table["norm"] == norm]
+        st = summary["norms"][str(norm)]
+        ax.plot(g["epsilon"], g["mean_criticality"], "o-")
+        _scatter_labels(ax, g["epsilon"], g["mean_criticality"], g["model"])
+        unit = g["epsilon_unit"].dropna().iloc[0] if g["epsilon_unit"].notna().any() else "as trained"
+        ax.set_xlabel(f"training budget ε ({norm}, {unit})")
+        ax.set_ylabel("mean layer criticality")
+        ax.set_title(f"{norm}: Spearman ρ={st['spearman_rho']:.2f} (p={st['spearman_p']:.2g}, n={st['n']})",
+                     fontsize=9)
+        ax.grid(alpha=0.3)
     return save_figure(fig, folder, "criticality_vs_budget")
 
 

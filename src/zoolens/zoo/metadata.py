@@ -59,7 +59,7 @@ def _paper_r50() -> pd.DataFrame:
         eps = math.nan if e["epsilon"] is None else float(e["epsilon"])
         norm = e["norm"] or None
         # The paper prints L∞ budgets as multiples of 1/255 and L2 budgets as they are.
-        unit = {"linf": "/255", "l2": "L2 ([0,1] pixels)"}.get(norm or "", None)
+        unit = {"linf": "/255", "l2": "[0,1] pixels"}.get(norm or "", None)
         row.update(family="resnet50", category=e["category"], method=e["method"], norm=norm, epsilon=eps,
                    epsilon_unit=unit, adv_eps=eps if e["category"] == "adversarial_training" else 0.0,
                    published_top1=float(e["published_top1"]), published_id=e.get("published_id"))
