@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zoolens.analysis import clustering, components, embedding, sat_stats
+from zoolens.analysis import clustering, components, embedding, paper_clusters, sat_findings, sat_stats
 from zoolens.analysis import ensembles as ens
 from zoolens.analysis.meta import model_metadata
 from zoolens.analysis.run import Analysis, fmt_p
@@ -37,13 +37,49 @@ def run_members(path: Path) -> tuple[dict[str, str], dict]:
     return refs, spec
 
 
-def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, progress: bool,
+def is_imported(path: Path) -> bool:
+    """Whether a SAT run was imported (``zoolens import sat``) rather than measured: it holds no logits."""
+    man = path / "manifest.json"
+    if not man.is_file():
+        return False
+    return bool(json.loads(man.read_text()).get("runs", {}).get("similarity", {}).get("imported"))
+
+
+def run_models_table(path: Path) -> pd.DataFrame | None:
+    """A run's own ``models.csv`` (index = model), e.g. an imported run's component table; None if absent."""
+    f = path / "models.csv"
+    if not f.is_file():
+        return None
+    df = pd.read_csv(f, dtype=str, keep_default_na=False)
+    return df.set_index("model") if "model" in df.columns else None
+
+
+def _run_metadata(names: list[str], refs: dict[str, str], local: pd.DataFrame | None) -> pd.DataFrame:
+    """Model metadata (zoo first), with the components the run itself records taking precedence:
+    an import with its own ``--components`` must be analysed on those, not on the zoo's transcription."""
+    meta = model_metadata({m: refs.get(m, m) for m in names}, local=local)
+    if local is not None:
+        have = [m for m in names if m in local.index]
+        for c in components.COMPONENT_COLUMNS:
+            if c in local.columns and have:
+                col = meta[c].astype(object)  # the zoo may hold numbers (input_resolution), the CSV strings
+                col.loc[have] = local.loc[have, c].to_numpy()
+                meta[c] = col
+    return meta
+
+
+def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed: int, progress: bool,
                 ensembles: bool = True) -> None:
-    """Tables, figures and findings (ii)–(iv) of a SAT run (see :func:`zoolens.analysis.run.analyze`)."""
+    """Tables, figures and findings of a SAT run (SAT paper Sec. 4–5; see :func:`zoolens.analysis.run.analyze`).
+
+    ``k``: an integer, ``"eigengap"``, or None (K = 10 for exactly the paper's 69 models,
+    else the eigengap; :func:`zoolens.analysis.paper_clusters.choose_k`).
+    """
     from zoolens.report import figures_sat as fs
 
     sat_full = read_sat(a.run)
     refs, spec = run_members(a.run)
+    imported = is_imported(a.run)
     vals = sat_full.to_numpy(dtype=float)
     off = ~np.eye(len(vals), dtype=bool)
     complete = [m for i, m in enumerate(sat_full.index) if np.isfinite(vals[i][off[i]]).all()]
@@ -55,17 +91,25 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
     names = list(sat.index)
     if len(names) < 2:
         raise ZoolensError(f"{a.run} has fewer than 2 models with a full SAT row", "add models to the run")
-    meta = model_metadata({m: refs.get(m, m) for m in names})
+    meta = _run_metadata(names, refs, run_models_table(a.run))
+    if meta.attrs.get("missing"):
+        a.notes.append(f"No metadata (family, category, components) for: {', '.join(meta.attrs['missing'])}")
+    paper_models = paper_clusters.is_paper_zoo(refs)
     a.summary.update({"models": names, "data": spec.get("data"), "n_images": spec.get("n_images"),
                       "attack": spec.get("attack"), "eps_s": spec.get("eps_s")})
 
     # ---- spectral clustering (Sec. 4.1, App. D.3)
-    res = clustering.spectral_clustering(sat, k, seed=seed)
+    k_use, k_source = paper_clusters.choose_k(k, refs)
+    res = clustering.spectral_clustering(sat, k_use, seed=seed)
+    res.k_source = k_source
     labels = res.labels
     a.summary["clustering"] = {"k": res.k, "k_source": res.k_source, "inertia": res.inertia,
+                               "eigengap_k": clustering.choose_k_eigengap(clustering.affinity_from_sat(sat))[0],
                                "eigenvalues": [float(v) for v in res.eigenvalues[:12]]}
     cl = pd.DataFrame({"model": names, "cluster": labels, "family": meta.loc[names, "family"].to_numpy(),
                        "category": meta.loc[names, "category"].to_numpy()})
+    if pd.to_numeric(meta.loc[names, "paper_cluster"], errors="coerce").notna().any():
+        cl["table1_cluster"] = pd.to_numeric(meta.loc[names, "paper_cluster"], errors="coerce").astype("Int64").to_numpy()
     a.table("sat_clusters", cl, f"Spectral clusters (K = {res.k}, {res.k_source})")
     order = clustering.cluster_order(labels, sat.to_numpy())
     onames = [names[i] for i in order]
@@ -87,6 +131,7 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
 
     # ---- components (Fig. 3, Table 1)
     comp_cols = [c for c in components.COMPONENT_COLUMNS if c in meta.columns]
+    imp, kw = None, None
     if comp_cols and meta.loc[names, comp_cols].notna().all(axis=1).all():
         comp = meta.loc[names, comp_cols]
         pairs = components.hamming_features(comp, sat)
@@ -107,6 +152,12 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
         a.table("cluster_keywords", kw, "Top-5 TF-IDF component keywords per cluster (Table 1)")
     else:
         a.notes.append("Component analyses skipped: component vectors are known only for zoo models.")
+    _table1(a, meta.loc[names], labels, res, kw)
+    a.finding("sat.base_architecture_most_important", *sat_findings.base_architecture_most_important(imp))
+    a.finding("sat.stem_as_important_as_basic_components", *sat_findings.stem_as_important_as_basic(imp))
+    a.finding("sat.dwconv_least_important", *sat_findings.dwconv_least_important(imp))
+    a.finding("sat.mean_all_pairs", *sat_findings.mean_all_pairs(sat, paper_models))
+    a.finding("sat.self_similarity_below_oracle", *sat_findings.self_similarity(sat_full.loc[names, names]))
 
     # ---- within vs across families (Table 2), finding (ii)
     if (meta.loc[names, "family"] != "unknown").all():
@@ -144,6 +195,13 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
                  f"{corr['spearman_rho']:.2f} over {corr['n']} pairs.")
 
     # ---- ensembles (Sec. 5.1, Fig. 6/7, Table 3), findings (iii), (iv)
+    if imported:
+        # An imported matrix has no clean logits and loading its (possibly 69 ImageNet) models is not
+        # what an import promises: the ensemble claims need a measured run.
+        a.notes.append("Ensembles skipped: the run was imported and the published data hold no logits.")
+        a.finding("sat.err_vs_sat_negative", "not testable", "the published data hold no logits")
+        a.finding("sat.err_rises_with_k", "not testable", "the published data hold no logits")
+        return
     if not ensembles:
         a.finding("sat.err_vs_sat_negative", "not testable", "ensemble analyses were switched off")
         a.finding("sat.err_rises_with_k", "not testable", "ensemble analyses were switched off")
@@ -217,4 +275,26 @@ def analyze_sat(a: Analysis, *, k: int | None, compare: Path | None, seed: int, 
         a.finding("sat.err_rises_with_k", verdict, f"ERR rises with k for {wins}/{tested} ensemble sizes: " + "; ".join(rows))
 
 
-__all__ = ["analyze_sat", "read_sat", "run_members"]
+def _table1(a: Analysis, meta: pd.DataFrame, labels: np.ndarray, res: clustering.SpectralResult,
+            kw: pd.DataFrame | None) -> None:
+    """Agreement of our clusters with the paper's Table 1 (ARI, contingency, keywords side by side)."""
+    paper = pd.to_numeric(meta["paper_cluster"], errors="coerce")
+    if len(paper) < 2 or paper.isna().any():
+        a.finding("sat.table1_ari", *sat_findings.table1_ari(None, res.k, res.k_source, len(paper), None))
+        return
+    ari, ct = paper_clusters.cluster_agreement(labels, paper.to_numpy())
+    maj = paper_clusters.majority(ct)
+    purity = float((maj["share"] * maj["n_models"]).sum() / maj["n_models"].sum())
+    a.summary["table1"] = {"ari": ari, "purity": purity}
+    a.table("table1_contingency", ct, f"Our clusters (rows) vs the paper's Table 1 clusters (columns): model counts; "
+                                      f"adjusted Rand index {ari:.3f}", index=True)
+    if kw is not None:
+        from zoolens.zoo.paper.sat69 import table1_keywords
+
+        side = paper_clusters.keyword_comparison(kw, ct, table1_keywords())
+        a.table("table1_keywords", side, "Top-5 TF-IDF keywords: ours vs Table 1's (matched by each cluster's "
+                                         "majority Table 1 cluster)")
+    a.finding("sat.table1_ari", *sat_findings.table1_ari(ari, res.k, res.k_source, len(paper), purity))
+
+
+__all__ = ["analyze_sat", "is_imported", "read_sat", "run_members", "run_models_table"]
