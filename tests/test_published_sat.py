@@ -192,6 +192,9 @@ def test_importance_rules():
     flat = imp.copy()
     flat.loc[flat["component"] == "depthwise_conv", "n_distinct"] = 0
     assert sat_findings.dwconv_least_important(flat)[0] == "not testable"
+    flat.loc[flat["component"] == "stem_layer", "n_distinct"] = 0
+    assert sat_findings.stem_as_important_as_basic(flat)[0] == "not testable"
+    assert sat_findings.base_architecture_most_important(flat)[0] == "reproduced"
     assert sat_findings.base_architecture_most_important(None)[0] == "not testable"
 
 

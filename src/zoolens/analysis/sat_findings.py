@@ -29,20 +29,26 @@ DIAGONAL_SLACK = 1e-6
 BASIC_COMPONENTS = ("normalization", "activation", "self_attention_2d", "channel_wise_attention")
 
 
-def _ranks(imp: pd.DataFrame) -> pd.DataFrame:
-    """Importance ranks (1 = most important, ties averaged) among components that differ in some pair."""
+def _ranks(imp: Optional[pd.DataFrame], needed: tuple[str, ...]) -> tuple[Optional[pd.DataFrame], Optional[Verdict]]:
+    """Importance ranks (1 = most important, ties averaged) among components that differ in some pair,
+    or the ``not testable`` verdict when importance is missing or a ``needed`` component never differs
+    (a regressor cannot learn the importance of a constant feature)."""
+    if imp is None:
+        return None, ("not testable", "component importance was not computed for this run", None)
     v = imp[imp["n_distinct"] > 0].copy()
     v["rank"] = v["importance_mean"].rank(ascending=False, method="average")
-    return v.set_index("component")
+    v = v.set_index("component")
+    same = [c for c in needed if c not in v.index]
+    if same:
+        return None, ("not testable", f"{', '.join(same)} is the same for every model of this run", None)
+    return v, None
 
 
 def base_architecture_most_important(imp: Optional[pd.DataFrame]) -> Verdict:
     """``sat.base_architecture_most_important`` (Sec. 4.1, Fig. 3): base architecture is rank 1."""
-    if imp is None:
-        return "not testable", "component importance was not computed for this run", None
-    r = _ranks(imp)
-    if "base_architecture" not in r.index:
-        return "not testable", "the base architecture is the same for every model of this run", None
+    r, untestable = _ranks(imp, ("base_architecture",))
+    if untestable:
+        return untestable
     rank = float(r.at["base_architecture", "rank"])
     top = r["importance_mean"].idxmax()
     ev = (f"base_architecture has importance rank {rank:g} of {len(r)} components that vary "
@@ -57,12 +63,12 @@ def stem_as_important_as_basic(imp: Optional[pd.DataFrame]) -> Verdict:
     Rule: stem_layer importance ≥ the median importance of the basic components
     (:data:`BASIC_COMPONENTS` that vary in the run); measured = their ratio.
     """
-    if imp is None:
-        return "not testable", "component importance was not computed for this run", None
-    r = _ranks(imp)
+    r, untestable = _ranks(imp, ("stem_layer",))
+    if untestable:
+        return untestable
     basic = [c for c in BASIC_COMPONENTS if c in r.index]
-    if "stem_layer" not in r.index or not basic:
-        return "not testable", "the stem layer or every basic component is the same for all models of this run", None
+    if not basic:
+        return "not testable", "every basic component is the same for all models of this run", None
     stem = float(r.at["stem_layer", "importance_mean"])
     med = float(np.median(r.loc[basic, "importance_mean"]))
     ratio = stem / med if med > 0 else None
@@ -74,11 +80,9 @@ def stem_as_important_as_basic(imp: Optional[pd.DataFrame]) -> Verdict:
 
 def dwconv_least_important(imp: Optional[pd.DataFrame]) -> Verdict:
     """``sat.dwconv_least_important`` (Sec. 4.1, Fig. 3): depthwise conv in the bottom quarter of ranks."""
-    if imp is None:
-        return "not testable", "component importance was not computed for this run", None
-    r = _ranks(imp)
-    if "depthwise_conv" not in r.index:
-        return "not testable", "depthwise convolution is the same for every model of this run", None
+    r, untestable = _ranks(imp, ("depthwise_conv",))
+    if untestable:
+        return untestable
     rank, n = float(r.at["depthwise_conv", "rank"]), len(r)
     ev = (f"depthwise_conv has importance rank {rank:g} of {n} components that vary (importance "
           f"{r.at['depthwise_conv', 'importance_mean']:.3g}); rule: reproduced iff rank > 3/4 · {n} = {0.75 * n:g} "
