@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -14,26 +15,48 @@ def analyze_command(
                                                                     "(default: the first baseline-category model)."),
     exclude_category: str = typer.Option("adversarial_training", "--exclude-category",
                                          help="Criticality: category left out in the second accuracy correlation."),
-    k: Optional[int] = typer.Option(None, "--k", help="SAT: number of spectral clusters (default: eigengap)."),
+    k: Optional[str] = typer.Option(None, "--k", help="SAT: number of spectral clusters, or 'eigengap' (default: "
+                                                      "10 for the SAT paper's 69 models, else the eigengap)."),
     compare: Optional[Path] = typer.Option(None, "--compare", help="SAT: a SAT run of the same models with another "
                                                                    "attack (App. B.1 correlation)."),
     no_ensembles: bool = typer.Option(False, "--no-ensembles", help="SAT: skip the ensemble analyses (they load "
                                                                    "every model once for its logits)."),
     seed: int = typer.Option(0, "--seed", help="Seed of K-means, t-SNE and the gradient boosting."),
+    against: Optional[str] = typer.Option(None, "--against", help="A reference run of the same kind, or "
+                                                                  "'published' (the papers' data): where this run's "
+                                                                  "models sit among it."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Analyses, CSV tables and PNG/PDF figures of runs, written to DIR/analysis/."""
+    """Analyses, CSV tables and PNG/PDF figures of runs, written to DIR/analysis/.
+
+    Writes DIR/analysis/findings.json: the scorecard of the papers' claims on this run.
+    """
     from rich.console import Console
 
     from zoolens.analysis.run import analyze
 
+    k_value = _parse_k(k)
     console = Console()
     for d in run:
-        a = analyze(d, baseline=baseline, exclude_category=exclude_category, k=k, compare=compare, seed=seed,
-                    progress=not quiet, ensembles=not no_ensembles)
+        a = analyze(d, baseline=baseline, exclude_category=exclude_category, k=k_value, compare=compare, seed=seed,
+                    progress=not quiet, ensembles=not no_ensembles, against=against)
         console.print(f"{d}: {len(a.figures)} figures, {len(a.tables)} tables → {a.folder}")
         for f in a.findings:
-            console.print(f"  ({f['id']}) {f['verdict']}: {f['evidence']}")
+            console.print(f"  {f['id']}: [bold]{f['verdict']}[/bold] — {f['evidence']}", highlight=False)
+
+
+def _parse_k(k: str | None) -> int | str | None:
+    from zoolens.errors import ZoolensError
+
+    if k is None or k == "eigengap":
+        return k
+    try:
+        value = int(k)
+    except ValueError:
+        raise ZoolensError(f"--k {k!r} is neither a number nor 'eigengap'", "pass e.g. --k 10 or --k eigengap") from None
+    if value < 1:
+        raise ZoolensError(f"--k {value} must be at least 1", "pass a number of clusters ≥ 1")
+    return value
 
 
 def report_command(
@@ -42,15 +65,34 @@ def report_command(
                                                                  "runs' common folder)."),
     title: str = typer.Option("zoolens report", "--title", help="Report title."),
 ) -> None:
-    """One self-contained report.html (embedded figures, tables, configuration, versions)."""
-    from zoolens.analysis.run import analyze
+    """One self-contained report.html (embedded figures, tables, configuration, versions).
+
+    It opens with the scorecard of the papers' claims. Given your run and an imported run of
+    the same kind (`zoolens import ... published`), it also places your models among the
+    published zoo.
+    """
+    from zoolens.analysis.run import analyze, run_kind
     from zoolens.report import build_report
 
+    imported = {run_kind(Path(d)): d for d in run if _is_imported(Path(d))}
     for d in run:
-        if not (Path(d) / "analysis" / "index.json").is_file():
-            analyze(d)
+        kind = run_kind(Path(d))
+        ref = imported.get(kind) if not _is_imported(Path(d)) else None
+        index = Path(d) / "analysis" / "index.json"
+        placed = index.is_file() and json.loads(index.read_text()).get("summary", {}).get("reference_run")
+        if not index.is_file() or (ref is not None and placed != str(ref)):
+            # A native run next to an imported one of the same kind: place it among the published zoo.
+            analyze(d, against=ref)
     path = build_report(run, out, title=title)
     typer.echo(str(path))
+
+
+def _is_imported(run: Path) -> bool:
+    man = run / "manifest.json"
+    if not man.is_file():
+        return False
+    runs = json.loads(man.read_text()).get("runs", {})
+    return any(isinstance(v, dict) and v.get("imported") for v in runs.values())
 
 
 def demo_command(

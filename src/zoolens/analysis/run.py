@@ -76,7 +76,7 @@ def run_kind(path: Path) -> str:
 
 def analyze(path: str | Path, *, baseline: str | None = None, exclude_category: str = "adversarial_training",
             k: int | None = None, compare: str | Path | None = None, seed: int = 0, progress: bool = False,
-            ensembles: bool = True) -> Analysis:
+            ensembles: bool = True, against: str | Path | None = None) -> Analysis:
     """Run every analysis that applies to the run in ``path`` and write them to ``path/analysis``.
 
     Parameters
@@ -94,6 +94,10 @@ def analyze(path: str | Path, *, baseline: str | None = None, exclude_category: 
         SAT: a second SAT run of the same models with another attack (App. B.1).
     ensembles:
         SAT: compute the ensemble analyses (loads every model once for its logits).
+    against:
+        A reference run of the same kind, or ``"published"`` (the papers' published data):
+        where this run's models sit among the reference's (nearest criticality profiles
+        and the heatmap; SAT of the shared pairs against the reference matrix).
 
     Returns
     -------
@@ -114,6 +118,10 @@ def analyze(path: str | Path, *, baseline: str | None = None, exclude_category: 
 
         analyze_sat(a, k=k, compare=Path(compare) if compare else None, seed=seed, progress=progress,
                     ensembles=ensembles)
+    if against is not None:
+        from zoolens.analysis.placement_run import place
+
+        place(a, against)
     a.save()
     return a
 
