@@ -108,8 +108,9 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
                                "eigenvalues": [float(v) for v in res.eigenvalues[:12]]}
     cl = pd.DataFrame({"model": names, "cluster": labels, "family": meta.loc[names, "family"].to_numpy(),
                        "category": meta.loc[names, "category"].to_numpy()})
-    if pd.to_numeric(meta.loc[names, "paper_cluster"], errors="coerce").notna().any():
-        cl["table1_cluster"] = pd.to_numeric(meta.loc[names, "paper_cluster"], errors="coerce").astype("Int64").to_numpy()
+    table1 = pd.to_numeric(meta.loc[names, "paper_cluster"], errors="coerce")
+    if table1.notna().any():
+        cl["table1_cluster"] = table1.astype("Int64").to_numpy()
     a.table("sat_clusters", cl, f"Spectral clusters (K = {res.k}, {res.k_source})")
     order = clustering.cluster_order(labels, sat.to_numpy())
     onames = [names[i] for i in order]

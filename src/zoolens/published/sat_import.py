@@ -245,7 +245,8 @@ def import_sat(source: str | Path = "published", out: str | Path = "runs/publish
             "eps_s": None, **(PUBLISHED_SETTINGS if published else {"data": None, "n_images": None, "attack": None})}
     extra = {"models": [{"model": m, "ref": f"zoo:{ZOO}/{m}"} for m in names], "n_models": len(names),
              "eps_s": None, "data": spec["data"], "n_images": spec["n_images"], "attack": spec["attack"],
-             "components": None if comp_path is None else {"file": str(comp_path), "sha256": sha256_file(comp_path)}, "engine": "imported"}
+             "components": None if comp_path is None else {"file": str(comp_path), "sha256": sha256_file(comp_path)},
+             "engine": "imported"}
     return write_imported_run(out, "similarity", {"sat_matrix.csv": sat, "models": models}, source=path,
                               source_info=SOURCES["sat"], spec=spec, extra=extra, csv_only=("models",))
 
