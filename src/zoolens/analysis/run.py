@@ -75,7 +75,7 @@ def run_kind(path: Path) -> str:
 
 
 def analyze(path: str | Path, *, baseline: str | None = None, exclude_category: str = "adversarial_training",
-            k: int | None = None, compare: str | Path | None = None, seed: int = 0, progress: bool = False,
+            k: int | str | None = None, compare: str | Path | None = None, seed: int = 0, progress: bool = False,
             ensembles: bool = True, against: str | Path | None = None) -> Analysis:
     """Run every analysis that applies to the run in ``path`` and write them to ``path/analysis``.
 
@@ -89,7 +89,8 @@ def analyze(path: str | Path, *, baseline: str | None = None, exclude_category: 
     exclude_category:
         Criticality: the category left out in the second accuracy correlation (Fig. 3).
     k:
-        SAT: number of spectral clusters (default: chosen by the eigengap).
+        SAT: number of spectral clusters, or ``"eigengap"``; default ``None``: K = 10 (the
+        paper's) when the run's models are exactly the SAT paper's 69, else the eigengap.
     compare:
         SAT: a second SAT run of the same models with another attack (App. B.1).
     ensembles:
