@@ -171,7 +171,8 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
             a.finding("sat.within_above_across", "reproduced" if ok and sig else "not reproduced",
                       f"mean SAT within a family {test['mean_within']:.2f} (n = {test['n_within']} pairs) vs across "
                       f"families {test['mean_across']:.2f} (n = {test['n_across']}); difference "
-                      f"{test['difference']:+.2f}; one-sided Mann-Whitney p = {fmt_p(test['mannwhitney_p'])}")
+                      f"{test['difference']:+.2f}; one-sided Mann-Whitney p = {fmt_p(test['mannwhitney_p'])}; "
+                      "rule: within > across with p < 0.05", test["difference"])
         else:
             a.finding("sat.within_above_across", "not testable", "needs pairs both within and across families")
     else:
@@ -250,7 +251,8 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     neg = math.isfinite(corr["pearson_r"]) and corr["pearson_r"] < 0
     a.finding("sat.err_vs_sat_negative", "reproduced" if neg and sig else "not reproduced",
               f"{corr['n']} pairs: Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), "
-              f"Spearman ρ = {corr['spearman_rho']:.2f} (p = {fmt_p(corr['spearman_p'])}); paper: −0.32 / −0.32")
+              f"Spearman ρ = {corr['spearman_rho']:.2f} (p = {fmt_p(corr['spearman_p'])}); paper: −0.32 / −0.32; "
+              "rule: Pearson r < 0 with p < 0.05", corr["pearson_r"])
     sizes = [n for n in (2, 3, 4, 5) if n <= len(names)]
     subsets = ens.cluster_ensembles(logits, y, dict(zip(names, labels.tolist())), sizes, seed=seed)
     t3 = ens.cluster_ensemble_table(subsets)
@@ -273,7 +275,8 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
         a.finding("sat.err_rises_with_k", "not testable", f"with K = {res.k} clusters no ensemble size spans two different k")
     else:
         verdict = "reproduced" if wins == tested else "not reproduced"
-        a.finding("sat.err_rises_with_k", verdict, f"ERR rises with k for {wins}/{tested} ensemble sizes: " + "; ".join(rows))
+        a.finding("sat.err_rises_with_k", verdict, f"ERR rises with k for {wins}/{tested} ensemble sizes: "
+                  + "; ".join(rows) + "; rule: for every N", wins / tested)
 
 
 def _table1(a: Analysis, meta: pd.DataFrame, labels: np.ndarray, res: clustering.SpectralResult,
