@@ -180,3 +180,15 @@ def test_unreadable_and_existing_out(tmp_path, capsys):
     assert main(["import", "criticality", "published", "--out", str(native)]) == 2
     assert "already holds something other than an imported" in capsys.readouterr().err
     assert (native / "criticality_summary.csv").read_text() == "x\n"  # untouched
+
+
+def test_zoo_list_shows_the_papers_zoos_with_authors_ids(capsys):
+    assert main(["zoo", "list", "paper-r50", "--format", "json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert len(rows) == 50 and rows["baseline"]["published_id"] == "tv_resnet50"
+    assert rows["pgd_at_linf_eps_8.0"]["norm"] == "linf" and rows["pgd_at_linf_eps_8.0"]["published_top1"] == 54.53
+    authors = set(pd.read_csv(RAW, usecols=["model_id"])["model_id"]) - {"resnet50_frozen_random"}
+    assert {r["published_id"] for r in rows.values()} == authors
+    assert main(["zoo", "list", "paper-sat69", "--format", "json"]) == 0
+    sat = json.loads(capsys.readouterr().out)
+    assert len(sat) == 69 and {r["paper_cluster"] for r in sat} == set(range(1, 11))

@@ -23,9 +23,20 @@ app = typer.Typer(help="The shipped mini model zoo (zoo:fmnist-mini/NAME).", no_
 def list_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name (see `zoolens zoo zoos`)."),
              fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
              all_columns: bool = typer.Option(False, "--all", help="Also show seed, train time, components.")) -> None:
-    """Models of a zoo with accuracy, parameter count and input size."""
-    from zoolens.zoo.registry import LIST_COLUMNS, zoo_manifest
+    """Models of a zoo: the mini zoo with accuracy, parameters and input size; the papers' zoos
+    (paper-r50, paper-sat69) with their category, method, budget, published top-1 or Table 1
+    cluster, and the authors' id (``published_id``) used by ``zoolens import``."""
+    from zoolens.zoo.registry import LIST_COLUMNS, ZOO_DIRS, zoo_manifest
 
+    if zoo not in ZOO_DIRS:
+        from zoolens.zoo.metadata import zoo_metadata
+
+        meta = zoo_metadata(zoo).reset_index()
+        cols = ["name", "category", "method", "norm", "epsilon", "published_top1", "paper_cluster", "published_id"]
+        meta = meta[[c for c in cols if meta[c].notna().any()] + ([] if not all_columns else
+                    [c for c in meta.columns if c not in cols])]
+        emit(meta, fmt, title=f"zoo:{zoo}")
+        return
     df = zoo_manifest(zoo)
     if df.empty:
         raise ZoolensError(f"zoo {zoo!r} has no trained models yet", f"run `zoolens zoo train {zoo}`")

@@ -363,6 +363,9 @@ def write_model(zoo: str, recipe: Recipe, res: TrainResult, out: Path, x_test: t
         "probe_steps": recipe.probe_steps,
         "probe_sha256": res.probe_digest,
         "torch_version": torch.__version__,
+        # CPU kernels differ by instruction set (AVX2 vs AVX-512 reduce in another order), so
+        # bitwise equality of retrained weights holds only on the same capability.
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "config": recipe.config(),
     }
     return row
