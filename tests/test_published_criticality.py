@@ -133,9 +133,9 @@ def test_metadata_and_without_at(imported):
 
 
 def test_keep_frozen_random(tmp_path):
-    from zoolens.published.criticality_import import import_criticality
+    import zoolens
 
-    out = import_criticality("published", tmp_path / "c", keep_frozen_random=True)
+    out = zoolens.import_criticality("published", tmp_path / "c", keep_frozen_random=True)  # the public API
     models = pd.read_csv(out / "models.csv").set_index("model")
     assert len(models) == 51 and models.loc["resnet50_frozen_random", "category"] == "freezing"
 

@@ -2,7 +2,9 @@
 
 Layer criticality (which layers a model uses) and similarity by adversarial-attack
 transferability (which models decide alike). Public API: :func:`load_model`,
-:func:`load_data`; the analyses are added by their subpackages.
+:func:`load_data`, :func:`criticality`, :func:`sat_matrix`, :func:`import_criticality`,
+:func:`import_sat` (the papers' published data), :func:`analyze` (figures, tables and the
+scorecard ``findings.json``) and :func:`build_report`.
 """
 
 from zoolens import offline as _offline
@@ -24,8 +26,18 @@ def __getattr__(name: str):
         from zoolens.similarity import sat_matrix
 
         return sat_matrix
+    if name in ("import_criticality", "import_sat"):  # the papers' published data as run directories
+        from zoolens.published import criticality_import, sat_import
+
+        return getattr(criticality_import if name == "import_criticality" else sat_import, name)
+    if name in ("analyze", "build_report"):
+        from zoolens.analysis.run import analyze
+        from zoolens.report import build_report
+
+        return analyze if name == "analyze" else build_report
     raise AttributeError(f"module 'zoolens' has no attribute {name!r}")
 
 
 __version__ = "0.1.0"
-__all__ = ["ZoolensError", "criticality", "load_data", "load_model", "sat_matrix", "__version__"]
+__all__ = ["ZoolensError", "analyze", "build_report", "criticality", "import_criticality", "import_sat", "load_data",
+           "load_model", "sat_matrix", "__version__"]
