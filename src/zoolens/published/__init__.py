@@ -7,8 +7,9 @@ Provenance and licences: ``files/README.md``.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from zoolens.zoo.paper.fetch import sha256_file  # one SHA-256 helper for every file check
 
 FILES_DIR = Path(__file__).parent / "files"
 
@@ -39,15 +40,6 @@ def published_path(name: str) -> Path:
     if name not in PUBLISHED_FILES:
         raise KeyError(f"no published file {name!r}; shipped: {', '.join(PUBLISHED_FILES)}")
     return FILES_DIR / name
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 __all__ = ["FILES_DIR", "PUBLISHED_FILES", "SOURCES", "published_path", "sha256_file"]
