@@ -175,9 +175,9 @@ def import_criticality(source: str | Path = "published", out: str | Path = "runs
         "nonfinite": 0,  # the authors' pipeline averaged on the GPU; no count was recorded
     })
     rows["published_id"] = df["model_id"].to_numpy()
-    rows = rows.sort_values(["model", "layer_index", "seed"], key=lambda s: s.map(
-        {n: i for i, n in enumerate(name_of.values())}) if s.name == "model" else s, kind="stable")
-    rows = rows.reset_index(drop=True)
+    # models in the file's order, layers in execution order, then trials
+    rows["_model_pos"] = rows["model"].map({n: i for i, n in enumerate(name_of.values())})
+    rows = rows.sort_values(["_model_pos", "layer_index", "seed"], kind="stable").reset_index(drop=True)
     table = rows[ROW_COLUMNS + ["published_id"]]
 
     models = []
