@@ -74,10 +74,15 @@ def check_ref(ref: str) -> ModelRef:
         _py_factory(parsed)
     if parsed.weights == "file" and parsed.scheme in ("timm", "tv"):
         path = Path(parsed.path)
-        if path.is_dir():
+        try:
+            is_dir, is_file = path.is_dir(), path.is_file()
+        except OSError as exc:  # e.g. a name too long for the file system
+            raise ZoolensError(f"checkpoint path {str(path)[:60]!r} is unusable ({exc.strerror})",
+                               "check the path after '@'") from None
+        if is_dir:
             raise ZoolensError(f"checkpoint {path} is a directory, not a weights file",
                                "point '@' at the .safetensors/.pth file inside it")
-        if not path.is_file():
+        if not is_file:
             raise ZoolensError(f"checkpoint {path} does not exist", "check the path after '@'")
     return parsed
 
