@@ -47,8 +47,11 @@ class _Sleepy(nn.Module):
 
 
 def _sleepy(seed: int) -> nn.Module:
-    # ZOOLENS_TEST_DELAY lets the fault tests slow the models down in the killed process only
-    m = _Sleepy(_linear(seed), float(os.environ.get("ZOOLENS_TEST_DELAY", "0")))
+    from tests.test_runtime import digits_features
+
+    # a real digits classifier (~90%), so SAT has something to measure; ZOOLENS_TEST_DELAY slows it
+    # down in the process a fault test interrupts, and only there
+    m = _Sleepy(digits_features(seed), float(os.environ.get("ZOOLENS_TEST_DELAY", "0")))
     m.pretrained_cfg = CFG
     return m.eval()
 
