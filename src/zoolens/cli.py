@@ -156,6 +156,7 @@ def criticality_command(
 
 
 from zoolens.analysis_cli import analyze_command, demo_command, report_command  # noqa: E402
+from zoolens.doctor import doctor_command  # noqa: E402
 from zoolens.similarity_cli import similarity_command  # noqa: E402
 
 app.command("similarity")(similarity_command)
@@ -164,6 +165,7 @@ app.command("plan")(plan_command)
 app.command("analyze")(analyze_command)
 app.command("report")(report_command)
 app.command("demo")(demo_command)
+app.command("doctor")(doctor_command)
 
 
 def _mount_optional() -> None:
