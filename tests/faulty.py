@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import torch
 from torch import nn
@@ -34,24 +33,12 @@ def nan_outputs():
     return net
 
 
-class _Sleepy(nn.Module):
-    """Sleeps in every forward, so a run lasts long enough to be interrupted between units."""
-
-    def __init__(self, inner: nn.Module, delay: float):
-        super().__init__()
-        self.inner, self.delay = inner, delay
-
-    def forward(self, x):
-        time.sleep(self.delay)
-        return self.inner(x)
-
-
 def _sleepy(seed: int) -> nn.Module:
-    from tests.test_runtime import digits_features
+    from tests.test_runtime import _Slow, digits_features
 
     # a real digits classifier (~90%), so SAT has something to measure; ZOOLENS_TEST_DELAY slows it
     # down in the process a fault test interrupts, and only there
-    m = _Sleepy(digits_features(seed), float(os.environ.get("ZOOLENS_TEST_DELAY", "0")))
+    m = _Slow(digits_features(seed), float(os.environ.get("ZOOLENS_TEST_DELAY", "0")))
     m.pretrained_cfg = CFG
     return m.eval()
 
@@ -62,7 +49,3 @@ def sleepy_a():
 
 def sleepy_b():
     return _sleepy(2)
-
-
-def sleepy_c():
-    return _sleepy(3)

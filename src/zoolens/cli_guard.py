@@ -17,6 +17,7 @@ import errno
 import signal
 import sys
 import traceback
+import warnings
 from typing import Any, Callable
 
 from zoolens.errors import ZoolensError
@@ -80,6 +81,9 @@ def guarded_main(app: Callable[..., Any], argv: list[str] | None = None) -> int:
     """Run a typer ``app`` on ``argv`` and map every ending to one line and an exit code."""
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
+    formatwarning = warnings.formatwarning
+    if not debug:  # a warning is one line too (not python's "file:line: Category: …" + source line)
+        warnings.formatwarning = _warning_line
     term = _Terminated()
     previous = None
     try:
@@ -108,11 +112,16 @@ def guarded_main(app: Callable[..., Any], argv: list[str] | None = None) -> int:
             raise
         return _report(fs_error_line(exc), debug)
     finally:
+        warnings.formatwarning = formatwarning
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     if isinstance(rv, int) and rv == 130:  # typer turns KeyboardInterrupt into Exit(130) and returns it
         return _interrupted(term)
     return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+
+
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {one_line(str(message))}\n"
 
 
 def _report(line: str, debug: bool) -> int:
