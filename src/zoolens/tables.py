@@ -45,8 +45,15 @@ def _fmt(v) -> str:
 
 
 def _umask() -> int:
-    # os.umask can only be read by setting it; restore at once (a process-wide, cheap call)
-    mask = os.umask(0o022)
+    """The process umask: from /proc on Linux (no side effect), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # not atomic across threads: only where /proc is missing
     os.umask(mask)
     return mask
 
