@@ -124,14 +124,10 @@ def _check_values(out: dict[str, Any]) -> None:
         positive_int(c["layers_per_unit"], "[criticality] layers_per_unit", minimum=0)
     sim = out.get("similarity")
     if sim is not None:
-        from zoolens.similarity.run import build_attack
-
         positive_int(sim["n_images"], "[similarity] n_images", allow_none=True)
         positive_int(sim["batch_size"], "[similarity] batch_size")
         positive_int(sim["seed"], "[similarity] seed", minimum=0)
-        build_attack(sim["attack"], eps=sim["eps"], alpha=sim["alpha"], steps=sim["steps"],
-                     random_start=sim["random_start"], seed=sim["seed"], precision=sim["precision"],
-                     preset=sim["preset"], n_images=sim["n_images"])
+        attack_of(sim)
 
 
 def resolve_study(raw: dict[str, Any], *, base: str | Path | None = None, resolve_zoo: bool = True
@@ -186,15 +182,22 @@ def preflight_study(spec: dict[str, Any]) -> None:
         preflight(spec["models"], settings, engine=c["engine"], batch_size=c["batch_size"], device=c["device"],
                   auxiliary_below=c["auxiliary_below"], critical_above=c["critical_above"])
     if "similarity" in spec:
-        from zoolens.similarity.run import build_attack, sat_preflight
+        from zoolens.similarity.run import sat_preflight
         from zoolens.similarity.sat import EPS_S
 
         s = spec["similarity"]
-        _, n = build_attack(s["attack"], eps=s["eps"], alpha=s["alpha"], steps=s["steps"],
-                            random_start=s["random_start"], seed=s["seed"], precision=s["precision"],
-                            preset=s["preset"], n_images=s["n_images"])
+        _, n = attack_of(s)
         sat_preflight(spec["models"], data=d["source"], n_images=n, data_seed=d["seed"], batch_size=s["batch_size"],
                       device=s["device"], eps_s=EPS_S if s["eps_s"] is None else s["eps_s"])
+
+
+def attack_of(section: dict[str, Any]):
+    """The (AttackConfig, image count) of a resolved ``[similarity]`` section."""
+    from zoolens.similarity.run import build_attack
+
+    return build_attack(section["attack"], eps=section["eps"], alpha=section["alpha"], steps=section["steps"],
+                        random_start=section["random_start"], seed=section["seed"], precision=section["precision"],
+                        preset=section["preset"], n_images=section["n_images"])
 
 
 def seeds_of(value: int | list[int]) -> list[int]:
@@ -238,13 +241,11 @@ def run_study(spec: dict[str, Any], *, progress: bool = False) -> dict[str, Any]
             except UnitsFailed as exc:  # go on with SAT; report everything at the end
                 failures.update(exc.failures)
         if "similarity" in spec:
-            from zoolens.similarity.run import build_attack, run_sat
+            from zoolens.similarity.run import run_sat
             from zoolens.similarity.sat import EPS_S
 
             s, d = spec["similarity"], spec["data"]
-            cfg, n = build_attack(s["attack"], eps=s["eps"], alpha=s["alpha"], steps=s["steps"],
-                                  random_start=s["random_start"], seed=s["seed"], precision=s["precision"],
-                                  preset=s["preset"], n_images=s["n_images"])
+            cfg, n = attack_of(s)
             try:
                 results["similarity"] = run_sat(
                     spec["models"], data=d["source"], n_images=n, data_seed=d["seed"], attack=cfg,
