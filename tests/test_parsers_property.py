@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -87,6 +88,7 @@ def test_fractions_are_finite_numbers_or_fail_in_one_line(text):
 
 
 # -------------------------------------------------------------------- --layers
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # re warns about sets that may nest in future Pythons
 @FAST
 @given(st.one_of(st.text(max_size=30), st.from_regex(r"[a-z\[\]\(\)\{\}\\*+?|^$.0-9,]{1,12}", fullmatch=True)))
 def test_layer_patterns_compile_or_fail_in_one_line_naming_the_option(text):

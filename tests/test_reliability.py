@@ -308,7 +308,8 @@ def test_strict_fails_on_unreadable_images_even_when_cached(tmp_path, capsys):
             Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(root / cls / f"{i}.png")
     (root / "a" / "broken.png").write_bytes(b"not a png")
     src = f"imagefolder:{root}"
-    assert main(["data", "info", src, "-n", "7", "--format", "json"]) == 0  # skips it, caches the subset
+    with pytest.warns(UserWarning, match="skipped 1 unreadable image"):  # skips it, caches the subset
+        assert main(["data", "info", src, "-n", "7", "--format", "json"]) == 0
     capsys.readouterr()
     assert main(["data", "info", src, "-n", "7", "--strict", "--format", "json"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
