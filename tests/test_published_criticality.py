@@ -159,7 +159,7 @@ def _small() -> pd.DataFrame:
     (lambda d: d.assign(layer=d["layer"].where(d.index != 2, "model.layer9.0.conv1")), "layer9.0.conv1"),
     (lambda d: pd.concat([d, d.iloc[[0]]]), "occurs twice"),
     (lambda d: d.assign(pred_cos_sim=d["pred_cos_sim"].where(d.index != 0, 1.7)), "row 2: pred_cos_sim = 1.7"),
-])
+], ids=["missing-column", "nan", "text", "unknown-model", "unknown-layer", "duplicate-row", "not-a-cosine"])
 def test_bad_files_one_line_error(tmp_path, capsys, mutate, needle):
     bad = _write(tmp_path, mutate(_small()))
     out = tmp_path / "out"

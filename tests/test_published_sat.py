@@ -290,7 +290,7 @@ BAD_MATRICES = {
 }
 
 
-@pytest.mark.parametrize("kind", list(BAD_MATRICES))
+@pytest.mark.parametrize("kind", list(BAD_MATRICES), ids=list(BAD_MATRICES))
 def test_bad_matrix_one_line_error(kind, tmp_path, capsys):
     src = _bad_matrix(kind, tmp_path / "bad.csv")
     out = tmp_path / "run"
@@ -326,7 +326,7 @@ BAD_COMPONENTS = {"columns": "lacks the column(s) 'DW conv'", "unknown": "row 7:
                   "missing": "has no row for '{n2}'"}
 
 
-@pytest.mark.parametrize("kind", list(BAD_COMPONENTS))
+@pytest.mark.parametrize("kind", list(BAD_COMPONENTS), ids=list(BAD_COMPONENTS))
 def test_bad_components_one_line_error(kind, tmp_path, capsys):
     src = tmp_path / "sat.csv"
     _matrix().to_csv(src)

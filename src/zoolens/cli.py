@@ -7,7 +7,6 @@ shows the traceback instead.
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import Optional
 
 import typer
@@ -99,10 +98,13 @@ def models_info(ref: str = typer.Argument(..., help="timm:NAME[@FILE|@init:SEED]
 
 
 def _parse_seeds(seeds: str) -> list[int]:
+    """``--seeds``: a count (``3`` → 0,1,2) or a comma-separated list; checked (distinct, in range)."""
+    from zoolens.checks import seed_list
+
     try:
         if "," in seeds:
-            return [int(s) for s in seeds.split(",") if s.strip()]
-        return list(range(int(seeds)))
+            return seed_list([int(s) for s in seeds.split(",") if s.strip()])
+        return seed_list(int(seeds))
     except ValueError:
         raise ZoolensError(f"cannot read --seeds {seeds!r}", "pass a count (3) or a list (0,1,2)") from None
 
@@ -155,6 +157,7 @@ def criticality_command(
 
 from zoolens.analysis_cli import analyze_command, demo_command, report_command  # noqa: E402
 from zoolens.import_cli import import_app  # noqa: E402
+from zoolens.doctor import doctor_command  # noqa: E402
 from zoolens.similarity_cli import similarity_command  # noqa: E402
 
 app.command("similarity")(similarity_command)
@@ -164,6 +167,7 @@ app.command("analyze")(analyze_command)
 app.command("report")(report_command)
 app.command("demo")(demo_command)
 app.add_typer(import_app, name="import")
+app.command("doctor")(doctor_command)
 
 
 def _mount_optional() -> None:
@@ -183,30 +187,10 @@ _mount_optional()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry: run the app, map input errors to one line and exit code 2."""
-    import click
+    """Console-script entry: one line and exit 2 for bad input, 130 on Ctrl-C (see :mod:`zoolens.cli_guard`)."""
+    from zoolens.cli_guard import guarded_main
 
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
-    try:
-        app(args=args, prog_name="zoolens", standalone_mode=False)
-    except ZoolensError as exc:
-        if debug:
-            traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except click.exceptions.Abort:
-        print("aborted", file=sys.stderr)
-        return 130
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
-    return 0
+    return guarded_main(app, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

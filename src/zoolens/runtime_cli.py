@@ -89,6 +89,13 @@ def plan_command(
     from zoolens.runtime.spec import load_study, resolve_study
     from zoolens.tables import emit
 
+    from zoolens.checks import finite_number
+    from zoolens.errors import ZoolensError
+
+    if not finite_number(throughput, "--throughput") > 0:
+        raise ZoolensError(f"--throughput must be positive, got {throughput:g}", "give the attained TFLOP/s, e.g. 50")
+    if fmt not in ("table", "csv", "json"):
+        raise ZoolensError(f"unknown --format {fmt!r}", "use table, csv or json")
     spec = resolve_study(load_study(study), base=study)
     plan = plan_study(spec, throughput_tflops=throughput)
     if units:

@@ -11,12 +11,7 @@ def model_refs(model: Sequence[str] | None, zoo: str | None, only: Sequence[str]
     """Model references from explicit refs plus (optionally filtered) zoo members, in zoo order."""
     refs = list(model or [])
     if zoo:
-        if zoo.startswith("paper-"):
-            from zoolens.zoo.paper import paper_model_names as zoo_model_names
-        else:
-            from zoolens.zoo import zoo_model_names
-
-        names = zoo_model_names(zoo)
+        names = zoo_member_names(zoo)
         if only:
             unknown = [o for o in only if o not in names]
             if unknown:
@@ -31,3 +26,12 @@ def model_refs(model: Sequence[str] | None, zoo: str | None, only: Sequence[str]
     if len(set(refs)) != len(refs):
         raise ZoolensError("the same model is listed twice", "list each model once")
     return refs
+
+
+def zoo_member_names(zoo: str) -> list[str]:
+    """Model names of a shipped zoo or a paper zoo (``paper-…``); unknown zoos raise :class:`ZoolensError`."""
+    if zoo.startswith("paper-"):
+        from zoolens.zoo.paper import paper_model_names as names_of
+    else:
+        from zoolens.zoo import zoo_model_names as names_of
+    return names_of(zoo)

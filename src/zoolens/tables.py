@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -42,32 +44,53 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def write_atomic(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a table as Parquet (``.parquet``) or CSV, via a temp file and rename."""
+def current_umask() -> int:
+    """The process umask: from /proc on Linux (no side effect), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # not atomic across threads: only where /proc is missing
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a unique temporary path next to ``path``; on success rename it onto ``path``.
+
+    The temp file is removed when the block raises (disk full, Ctrl-C), so a failed write
+    leaves neither a half-written ``path`` nor a stray temp file. The result gets the
+    mode a plain ``open()`` would give (0666 minus the umask), not ``mkstemp``'s 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    tmp = Path(name)
     try:
-        if path.suffix == ".parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False)
+        yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a text file via a uniquely named temp file in the same folder and a rename."""
+    """Write a text file atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_atomic(df: pd.DataFrame, path: str | os.PathLike, **csv_kwargs) -> None:
+    """Write a table as Parquet (``.parquet``) or CSV, via a temp file and rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, **{"index": False, **csv_kwargs})

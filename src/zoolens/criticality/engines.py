@@ -69,7 +69,7 @@ def run_naive(model: WrappedModel, layers: list[LayerInfo], images: torch.Tensor
         clean, correct = [], 0
         for x, y in _batches(images, labels, batch_size, dev, channels_last):
             logits = model(x).float()
-            clean.append(clean_probabilities(logits))
+            clean.append(clean_probabilities(logits, model.name))
             if y is not None:
                 correct += int((logits.argmax(1) == y).sum())
         params = _param_sets(randomizer, layers, seeds, dev)
@@ -107,7 +107,7 @@ def run_fast(model: WrappedModel, layers: list[LayerInfo], images: torch.Tensor,
         for b, (x, y) in enumerate(_batches(images, labels, batch_size, dev, channels_last)):
             logits, env = graph.run(model.normalize(x), keep=keep)
             logits = logits.float()
-            probs = clean_probabilities(logits)
+            probs = clean_probabilities(logits, model.name)
             if y is not None:
                 correct += int((logits.argmax(1) == y).sum())
             for l in layers:

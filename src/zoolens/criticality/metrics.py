@@ -2,7 +2,9 @@
 
 criticality(l, s) = (1/n) Σ_i [1 − cos(p(x_i), p_{l,s}(x_i))] with p = softmax(f(x))
 (criticality paper, Sec. 3). Images whose randomized output is non-finite are
-excluded from every mean and counted, never averaged away silently.
+excluded from every mean and counted, never averaged away silently. The unmodified
+model's outputs are the reference for every metric, so a non-finite one is an error
+(as in SAT): there is nothing to compare against.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+
+from zoolens.errors import ZoolensError
 
 METRIC_COLUMNS = ("cosine_distance", "top1_agreement", "accuracy", "l1", "l2", "nonfinite")
 
@@ -62,6 +66,14 @@ class MetricSums:
         }
 
 
-def clean_probabilities(logits: torch.Tensor) -> torch.Tensor:
-    """Softmax of the unmodified model's logits, in float64 (the reference for every metric)."""
+def clean_probabilities(logits: torch.Tensor, name: str = "the model") -> torch.Tensor:
+    """Softmax of the unmodified model's logits, in float64 (the reference for every metric).
+
+    Raises :class:`ZoolensError` when a logit is NaN/inf: distances, agreement and
+    accuracy against argmax(NaN) would be meaningless.
+    """
+    finite = torch.isfinite(logits).all(dim=1)
+    if not bool(finite.all()):
+        raise ZoolensError(f"unmodified {name} gives non-finite outputs on {int((~finite).sum())} of "
+                           f"{len(finite)} images in a batch", "check its weights and preprocessing (or exclude it)")
     return torch.softmax(logits.double(), dim=1)

@@ -49,10 +49,49 @@ class CriticalitySettings:
     precision: str = "fp32"
 
     def validate(self) -> None:
+        """Check every setting (cheap: no data or model is read); raises :class:`ZoolensError`."""
+        from zoolens.checks import check_seeds, positive_int
+        from zoolens.models.layers import compile_layer_pattern
+
         if self.precision not in PRECISIONS:
             raise ZoolensError(f"unknown precision {self.precision!r}", "use fp32, bf16 or fp16")
-        if not self.seeds:
-            raise ZoolensError("no seeds given", "pass --seeds N with N ≥ 1")
+        self.seeds = check_seeds(self.seeds)
+        positive_int(self.n_images, "--n-images", allow_none=True)
+        positive_int(self.data_seed, "--data-seed", minimum=0)
+        if not isinstance(self.include_norm, bool):
+            raise ZoolensError(f"include_norm must be true or false, got {self.include_norm!r}", "use true or false")
+        if self.layers is not None and not isinstance(self.layers, str):
+            raise ZoolensError(f"--layers must be a regular expression, got {self.layers!r}", "e.g. --layers 'layer1'")
+        compile_layer_pattern(self.layers)
+        r = self.randomize
+        if not isinstance(r, str) or not (r in ("init", "zero") or r.startswith("checkpoint:")):
+            raise ZoolensError(f"unknown randomization strategy {r!r}", "use init, zero or checkpoint:PATH")
+        if r.startswith("checkpoint:") and not Path(r[len("checkpoint:"):]).is_file():
+            raise ZoolensError(f"--randomize {r}: {r[len('checkpoint:'):]} is not a file",
+                               "give the initial checkpoint's path after checkpoint:")
+
+
+def preflight(models: Sequence[str], settings: CriticalitySettings, *, engine: str, batch_size: int,
+              device: str, auxiliary_below: float, critical_above: float) -> None:
+    """Everything a criticality run can check before it writes anything: settings, references, data.
+
+    A typo is refused here, so the run directory is never created (or keeps its old
+    spec) and the corrected command then runs in the same ``--out``.
+    """
+    from zoolens.checks import check_data, check_device, check_refs, finite_number, positive_int
+
+    settings.validate()
+    if engine not in ENGINES:
+        raise ZoolensError(f"unknown engine {engine!r}", "use fast or naive")
+    positive_int(batch_size, "--batch-size")
+    check_device(device)
+    lo = finite_number(auxiliary_below, "--auxiliary-below")
+    hi = finite_number(critical_above, "--critical-above")
+    if lo > hi:
+        raise ZoolensError(f"--auxiliary-below {lo:g} is above --critical-above {hi:g}",
+                           "the auxiliary threshold must not exceed the critical one")
+    check_refs(models)
+    check_data(settings.data, settings.n_images)
 
 
 def model_display_name(ref: str) -> str:
@@ -121,19 +160,21 @@ def criticality_one_model(model: WrappedModel, settings: CriticalitySettings, *,
 
 def summarize(rows: pd.DataFrame, *, auxiliary_below: float = AUXILIARY_BELOW,
               critical_above: float = CRITICAL_ABOVE) -> pd.DataFrame:
-    """Mean criticality over seeds, its standard error std/√S, and the layer's role.
+    """Mean criticality over seeds, its standard error std/√S (NaN for S < 2), and the layer's role.
 
     role = ``auxiliary`` if mean < ``auxiliary_below``, ``critical`` if mean > ``critical_above``,
-    else ``intermediate`` (the criticality paper's terms; its numeric thresholds were lost
+    ``unmeasured`` when every seed's output was non-finite (``n_seeds`` = 0), else ``intermediate`` (the criticality paper's terms; its numeric thresholds were lost
     in the text we have, so ours are documented defaults).
     """
     keys = ["model", "layer", "label", "layer_index", "module_type", "n_params"]
     g = rows.groupby(keys, sort=False)["cosine_distance"]
     out = g.agg(criticality_mean="mean", n_seeds="count").reset_index()
     std = g.std(ddof=1).reset_index(drop=True)
-    out["criticality_sem"] = np.where(out["n_seeds"] > 1, std / np.sqrt(out["n_seeds"]), 0.0)
-    out["role"] = np.select([out["criticality_mean"] < auxiliary_below, out["criticality_mean"] > critical_above],
-                            ["auxiliary", "critical"], "intermediate")
+    # one seed has no spread to measure and none has no measurement: NaN, never a reassuring 0.0
+    out["criticality_sem"] = np.where(out["n_seeds"] > 1, std / np.sqrt(out["n_seeds"].clip(lower=1)), np.nan)
+    out["role"] = np.select([out["n_seeds"] == 0, out["criticality_mean"] < auxiliary_below,
+                             out["criticality_mean"] > critical_above],
+                            ["unmeasured", "auxiliary", "critical"], "intermediate")
     return out[SUMMARY_COLUMNS]
 
 
@@ -179,14 +220,14 @@ def criticality(models: Sequence[str] | str, data: str = "fashion-mnist", n_imag
     -------
     pandas.DataFrame with one row per (model, layer, seed) — columns ``ROW_COLUMNS``.
     """
+    from zoolens.checks import seed_list
+
     if isinstance(models, str):
         models = [models]
-    if engine not in ENGINES:
-        raise ZoolensError(f"unknown engine {engine!r}", "use fast or naive")
-    settings = CriticalitySettings(data=data, n_images=n_images, data_seed=data_seed,
-                                   seeds=list(range(seeds)) if isinstance(seeds, int) else list(seeds),
+    settings = CriticalitySettings(data=data, n_images=n_images, data_seed=data_seed, seeds=seed_list(seeds),
                                    randomize=randomize, include_norm=include_norm, layers=layers, precision=precision)
-    settings.validate()
+    preflight(models, settings, engine=engine, batch_size=batch_size, device=device,
+              auxiliary_below=auxiliary_below, critical_above=critical_above)
     names = [model_display_name(m) for m in models]
     if len(set(names)) != len(names):
         raise ZoolensError("the same model is listed twice", "list each model once")
@@ -289,17 +330,24 @@ def _criticality_run(models, names, settings, engine, batch_size, device, out: P
             first.setdefault(u.payload["name"], u.payload["part"])
         models_df = run.read_parts("criticality_models", list(first.values()))
         if write_tables:
-            run.write_table("criticality", table)
-            run.write_table("criticality_summary", summarize(table, auxiliary_below=auxiliary_below,
-                                                             critical_above=critical_above), parquet=False)
-            run.write_table("models", models_df, parquet=False)
-            run.write_manifest({"models": list(models), "seeds": settings.seeds, "engine": engine,
-                                "data_fingerprints": sorted(set(models_df["data_fingerprint"])),
-                                "thresholds": {"auxiliary_below": auxiliary_below, "critical_above": critical_above},
-                                "torch_threads": torch.get_num_threads(), "executor": runner.name,
-                                "layers_per_unit": layers_per_unit, "units": report.as_dict(), "complete": True})
+            with run.publishing():  # all tables or none (a full disk here leaves a resumable directory)
+                _publish(run, table, models_df, auxiliary_below, critical_above)
+                run.write_manifest({"models": list(models), "seeds": settings.seeds, "engine": engine,
+                                    "data_fingerprints": sorted(set(models_df["data_fingerprint"])),
+                                    "thresholds": {"auxiliary_below": auxiliary_below,
+                                                   "critical_above": critical_above},
+                                    "torch_threads": torch.get_num_threads(), "executor": runner.name,
+                                    "layers_per_unit": layers_per_unit, "units": report.as_dict(), "complete": True})
     table.attrs["models"] = models_df
     return table
+
+
+def _publish(run, table: pd.DataFrame, models_df: pd.DataFrame, auxiliary_below: float,
+             critical_above: float) -> None:
+    run.write_table("criticality", table)
+    run.write_table("criticality_summary", summarize(table, auxiliary_below=auxiliary_below,
+                                                     critical_above=critical_above), parquet=False)
+    run.write_table("models", models_df, parquet=False)
 
 
 def _progress(enabled: bool):

@@ -144,14 +144,20 @@ def load_data(source: str, n: int | None = None, seed: int = 0, model=None, *, s
         images, labels, meta = hit
         kept_idx = np.asarray(meta["indices"], dtype=np.int64)
         n_skipped = int(meta.get("n_skipped", 0))
+        if strict and n_skipped:  # the cache remembers what decoding skipped: --strict still fails
+            first = meta.get("skipped", ["?"])[0]
+            raise ZoolensError(f"{n_skipped} image(s) of {raw.name} are unreadable or corrupt (e.g. {first})",
+                               "remove or replace the files, or drop --strict to skip them")
     else:
         images, kept = _decode(raw, idx, cfg, strict, progress)
         labels = raw.labels[idx][kept]
         kept_idx = idx[kept]
         n_skipped = int((~kept).sum())
         if use_cache:
+            skipped = [raw.paths[int(i)] if raw.paths else str(int(i)) for i in idx[~kept][:20]]
             save_entry(key, images, labels, {"source": raw.name, "fingerprint": fingerprint,
-                                             "indices": kept_idx.tolist(), "n_skipped": n_skipped})
+                                             "indices": kept_idx.tolist(), "n_skipped": n_skipped,
+                                             "skipped": skipped})
             images = load_entry(key)[0]
     if n_skipped:
         warnings.warn(f"skipped {n_skipped} unreadable image(s) in {raw.name} (use --strict to make this an error)",

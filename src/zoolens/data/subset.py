@@ -17,6 +17,8 @@ def stratified_subset(labels: np.ndarray, n: int | None, seed: int = 0) -> np.nd
 
     Raises :class:`ZoolensError` if ``n`` exceeds the number of items.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ZoolensError(f"the subset seed must be an integer ≥ 0, got {seed!r}", "pass --seed 0 (or another ≥ 0)")
     labels = np.asarray(labels)
     total = len(labels)
     if n is None or n == total:

@@ -9,6 +9,9 @@ Full unpickling happens only when the caller passes ``trust_checkpoint=True``
 from __future__ import annotations
 
 import pickle
+import pickletools
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Mapping
 
@@ -29,6 +32,9 @@ def read_state_dict(path: str | Path, *, trust_checkpoint: bool = False) -> dict
     needs full unpickling without ``trust_checkpoint``.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ZoolensError(f"checkpoint {path} is a directory, not a weights file",
+                           "point '@' at the .safetensors/.pth file inside it")
     if not path.is_file():
         raise ZoolensError(f"checkpoint {path} does not exist", "check the path after '@'")
     if path.suffix == ".safetensors":
@@ -41,19 +47,50 @@ def read_state_dict(path: str | Path, *, trust_checkpoint: bool = False) -> dict
             raise ZoolensError(f"checkpoint {path} is unreadable or truncated ({_short(exc)})",
                                "re-download or re-export the file") from exc
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=not trust_checkpoint)
+        with warnings.catch_warnings():  # torch warns about old pickle protocols: the error below says it all
+            warnings.simplefilter("ignore")
+            obj = torch.load(str(path), map_location="cpu", weights_only=not trust_checkpoint)
     except pickle.UnpicklingError as exc:
-        if not trust_checkpoint and "weights_only" in str(exc).lower():
+        if not trust_checkpoint and _is_pickle(path):
             raise ZoolensError(
-                f"checkpoint {path} contains pickled Python objects that could run code when loaded",
+                f"checkpoint {path} contains pickled Python objects that only full unpickling can read "
+                "(and that could run code when loaded)",
                 "convert it to .safetensors, or pass --trust-checkpoint if you trust its author",
             ) from exc
-        raise ZoolensError(f"checkpoint {path} is unreadable or truncated ({_short(exc)})",
-                           "re-download or re-export the file") from exc
-    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, ImportError) as exc:
-        raise ZoolensError(f"checkpoint {path} is unreadable or truncated ({_short(exc)})",
-                           "re-download or re-export the file") from exc
+        raise _unreadable(path, None) from exc
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, ImportError, KeyError,
+            IndexError, TypeError, MemoryError) as exc:
+        raise _unreadable(path, exc) from exc
     return _unnest(obj, path)
+
+
+def _unreadable(path: Path, exc: BaseException | None) -> ZoolensError:
+    detail = f" ({_short(exc)})" if exc is not None else ""
+    return ZoolensError(f"checkpoint {path} is unreadable or truncated: not a complete safetensors, torch or pickle file{detail}",
+                        "check the path, or re-download / re-export the file")
+
+
+def _is_pickle(path: Path) -> bool:
+    """True when the file (or a torch zip's ``data.pkl``) is a well-formed pickle stream.
+
+    Tells a checkpoint that needs full unpickling from garbage, which must never be
+    answered with "pass --trust-checkpoint".
+    """
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                name = next((n for n in zf.namelist() if n.endswith("data.pkl")), None)
+                if name is None:
+                    return False
+                data = zf.read(name)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(64 << 20)
+        for _ in pickletools.genops(data):  # raises on the first malformed opcode; stops at STOP
+            pass
+        return True
+    except Exception:  # noqa: BLE001 — any parse failure means "not a pickle"
+        return False
 
 
 def _short(exc: BaseException) -> str:
@@ -112,7 +149,11 @@ def load_into(net: nn.Module, state: Mapping[str, torch.Tensor], *, source: str,
             parts.append(f"{len(unexpected)} unexpected keys ({', '.join(unexpected[:3])})")
         raise ZoolensError(f"checkpoint {source} does not fit {target}: " + "; ".join(parts),
                            "check that the architecture name matches the checkpoint")
-    for k, v in state.items():
-        if not torch.is_floating_point(v) and torch.is_floating_point(own[k]):
-            state[k] = v.to(own[k].dtype)
+    # integer values in a float parameter mean a wrong or quantized file: refuse rather than cast silently
+    ints = [f"{k} ({str(v.dtype).replace('torch.', '')})" for k, v in state.items()
+            if k in own and torch.is_floating_point(own[k]) and not torch.is_floating_point(v)]
+    if ints:
+        raise ZoolensError(f"checkpoint {source} stores integer values for {len(ints)} floating-point "
+                           f"tensor(s) of {target} ({', '.join(ints[:3])})",
+                           "export the float weights (model.state_dict() of the unquantized model)")
     net.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)

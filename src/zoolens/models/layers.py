@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from zoolens.errors import ZoolensError
+
 _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
 
 
@@ -94,7 +96,7 @@ def discover_layers(net: nn.Module, input_size: tuple[int, int, int] | None = No
         ordered = [n for n in executed if n in owners] + [n for n in owners if n not in set(executed)]
     else:
         ordered = list(owners)
-    rx = re.compile(pattern) if pattern else None
+    rx = compile_layer_pattern(pattern)
     layers: list[LayerInfo] = []
     for name in ordered:
         m = owners[name]
@@ -107,3 +109,14 @@ def discover_layers(net: nn.Module, input_size: tuple[int, int, int] | None = No
         layers.append(LayerInfo(name=name, module_type=type(m).__name__, param_names=tuple(params),
                                 n_params=sum(p.numel() for p in params.values()), index=len(layers), is_norm=norm))
     return layers
+
+
+def compile_layer_pattern(pattern: str | None) -> "re.Pattern[str] | None":
+    """The ``--layers`` regular expression, compiled; a bad one is a one-line :class:`ZoolensError`."""
+    if not pattern:
+        return None
+    try:
+        return re.compile(pattern)
+    except (re.error, TypeError) as exc:
+        raise ZoolensError(f"--layers {pattern!r} is not a valid regular expression ({exc})",
+                           "write a Python regex on module paths, e.g. --layers 'layer[12]'") from None

@@ -37,10 +37,72 @@ def load_model(ref: str, *, trust_checkpoint: bool = False, num_classes: int | N
     -------
     WrappedModel in eval mode, on CPU.
     """
-    parsed = parse_ref(ref)
+    parsed = check_ref(ref)
     loader = {"timm": _load_timm, "tv": _load_tv, "zoo": _load_zoo, "py": _load_py}[parsed.scheme]
     model = loader(parsed, trust_checkpoint=trust_checkpoint, num_classes=num_classes)
     return model.eval()
+
+
+def check_ref(ref: str) -> ModelRef:
+    """Parse ``ref`` and check, without building the model, that it can be loaded.
+
+    Cheap checks only (no weights are read): the architecture exists in timm or
+    torchvision, a zoo lists the model, a weights file is a file, a ``py:`` module
+    imports and has the factory. Runs check every reference this way before they
+    write anything, so a typo never reaches the run directory.
+
+    Raises
+    ------
+    ZoolensError
+        Naming the reference and what to fix.
+    """
+    if not isinstance(ref, str):
+        raise ZoolensError(f"model reference {ref!r} is not text", "write references as strings, e.g. \"timm:resnet18\"")
+    parsed = parse_ref(ref)
+    if parsed.scheme == "timm":
+        _check_timm_name(parsed.name)
+    elif parsed.scheme == "tv":
+        _check_tv_name(parsed.name)
+    elif parsed.scheme == "zoo":
+        zoo, _, name = parsed.name.partition("/")
+        from zoolens.selection import zoo_member_names
+
+        names = zoo_member_names(zoo)
+        if name not in names:
+            raise ZoolensError(f"zoo {zoo} has no model {name!r}", f"choose from: {', '.join(names)}")
+    elif parsed.scheme == "py":
+        _py_factory(parsed)
+    if parsed.weights == "file" and parsed.scheme in ("timm", "tv"):
+        path = Path(parsed.path)
+        try:
+            is_dir, is_file = path.is_dir(), path.is_file()
+        except OSError as exc:  # e.g. a name too long for the file system
+            raise ZoolensError(f"checkpoint path {str(path)[:60]!r} is unusable ({exc.strerror})",
+                               "check the path after '@'") from None
+        if is_dir:
+            raise ZoolensError(f"checkpoint {path} is a directory, not a weights file",
+                               "point '@' at the .safetensors/.pth file inside it")
+        if not is_file:
+            raise ZoolensError(f"checkpoint {path} does not exist", "check the path after '@'")
+    return parsed
+
+
+def _check_timm_name(name: str) -> None:
+    import timm
+
+    if not timm.is_model(name):
+        close = timm.list_models(f"*{name.split('.')[0][:6]}*")[:5]
+        raise ZoolensError(f"timm has no model named {name!r}",
+                           f"check `timm.list_models()`{'; close: ' + ', '.join(close) if close else ''}")
+
+
+def _check_tv_name(name: str) -> None:
+    import torchvision
+
+    try:
+        torchvision.models.get_model_builder(name)
+    except ValueError as exc:
+        raise ZoolensError(f"torchvision has no model named {name!r}", "see torchvision.models.list_models()") from exc
 
 
 # --------------------------------------------------------------------------- timm
@@ -67,10 +129,6 @@ def _timm_kwargs_from_state(name: str, state: dict[str, torch.Tensor]) -> dict[s
 def _load_timm(ref: ModelRef, *, trust_checkpoint: bool, num_classes: int | None) -> WrappedModel:
     import timm
 
-    if not timm.is_model(ref.name):
-        close = timm.list_models(f"*{ref.name.split('.')[0][:6]}*")[:5]
-        raise ZoolensError(f"timm has no model named {ref.name!r}",
-                           f"check `timm.list_models()`{'; close: ' + ', '.join(close) if close else ''}")
     kwargs: dict[str, Any] = {}
     state = probe = None
     if ref.weights == "file":
@@ -145,11 +203,6 @@ _TV_RESIZE = 256
 def _load_tv(ref: ModelRef, *, trust_checkpoint: bool, num_classes: int | None) -> WrappedModel:
     import torchvision
 
-    try:
-        torchvision.models.get_model_builder(ref.name)
-    except ValueError as exc:
-        raise ZoolensError(f"torchvision has no model named {ref.name!r}",
-                           "see torchvision.models.list_models()") from exc
     weights = None
     if ref.weights == "pretrained":
         try:
@@ -220,16 +273,14 @@ def _load_zoo(ref: ModelRef, *, trust_checkpoint: bool, num_classes: int | None)
 
 
 def _load_py(ref: ModelRef, *, trust_checkpoint: bool, num_classes: int | None) -> WrappedModel:
-    module_name, _, func_name = ref.name.rpartition(":")
+    factory = _py_factory(ref)
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # any import-time failure of user code
-        raise ZoolensError(f"cannot import {module_name!r} for {ref.raw} ({type(exc).__name__}: {exc})",
-                           "check the module is on PYTHONPATH and imports cleanly") from exc
-    factory = getattr(module, func_name, None)
-    if not callable(factory):
-        raise ZoolensError(f"{module_name} has no callable {func_name!r}", "use py:module:function")
-    net = factory()
+        net = factory()
+    except ZoolensError:
+        raise
+    except Exception as exc:  # user code may raise anything: name it in one line
+        raise ZoolensError(f"the factory of {ref.raw} raised {type(exc).__name__}: {exc}",
+                           "fix the factory function (zoolens --debug shows the traceback)") from exc
     if isinstance(net, WrappedModel):
         return net
     if not isinstance(net, nn.Module):
@@ -241,3 +292,17 @@ def _load_py(ref: ModelRef, *, trust_checkpoint: bool, num_classes: int | None) 
     builder = getattr(net, "zoolens_builder", None)
     return WrappedModel(net, name=ref.raw, preprocess=preprocess, num_classes=_infer_num_classes(net, preprocess),
                         reinitializer=Reinitializer(builder), info={"library": "py"})
+
+
+def _py_factory(ref: ModelRef):
+    """Import ``py:module:function`` and return the callable (errors name the reference)."""
+    module_name, _, func_name = ref.name.rpartition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time failure of user code
+        raise ZoolensError(f"cannot import {module_name!r} for {ref.raw} ({type(exc).__name__}: {exc})",
+                           "check the module is on PYTHONPATH and imports cleanly") from exc
+    factory = getattr(module, func_name, None)
+    if not callable(factory):
+        raise ZoolensError(f"{module_name} has no callable {func_name!r}", "use py:module:function")
+    return factory

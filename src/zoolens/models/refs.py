@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -47,9 +48,15 @@ def parse_ref(ref: str) -> ModelRef:
     tag = None
     if scheme == "tv" and ":" in name:
         name, tag = name.split(":", 1)
+    if not name.strip():
+        raise ZoolensError(f"model reference {ref!r} names no architecture", f"use {scheme}:NAME[@FILE|@init:SEED]")
     if not at:
         return ModelRef(scheme, name, tag=tag, raw=ref)
+    if not suffix:
+        raise ZoolensError(f"model reference {ref!r} has nothing after '@'", "use @/path/to/weights or @init:SEED")
     m = _INIT.match(suffix)
     if m:
         return ModelRef(scheme, name, weights="init", seed=int(m.group(1) or 0), tag=tag, raw=ref)
+    if suffix.startswith("init:") and not os.path.exists(suffix):  # @init:abc is a bad seed, not a file
+        raise ZoolensError(f"the seed in {ref!r} must be a non-negative integer", f"e.g. {scheme}:{name}@init:0")
     return ModelRef(scheme, name, weights="file", path=suffix, tag=tag, raw=ref)

@@ -19,6 +19,7 @@ import pandas as pd
 from zoolens.errors import ZoolensError
 from zoolens.published import sha256_file
 from zoolens.runtime.rundir import package_versions
+from zoolens.tables import current_umask
 
 
 def check_out(out: str | Path, kind: str) -> Path:
@@ -84,7 +85,7 @@ def write_imported_run(out: str | Path, kind: str, tables: dict[str, pd.DataFram
                     "source": {"file": str(source), "sha256": sha256_file(source), **source_info}, **extra}
         manifest = {"versions": package_versions(), "spec": spec, "runs": {kind: run_info}}
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str))
-        os.chmod(stage, 0o777 & ~_umask())
+        os.chmod(stage, 0o777 & ~current_umask())  # mkdtemp makes 0700; a run folder follows the umask
         if out.exists():
             # Replace the previous import: move it aside first so a failure keeps one complete copy.
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
@@ -98,12 +99,6 @@ def write_imported_run(out: str | Path, kind: str, tables: dict[str, pd.DataFram
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 __all__ = ["check_out", "write_imported_run"]

@@ -9,6 +9,7 @@ the units that completed.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -53,6 +54,12 @@ class ExecutorConfig:
     def validate(self) -> "ExecutorConfig":
         if self.kind not in EXECUTORS:
             raise ZoolensError(f"unknown executor {self.kind!r}", "use local or ray")
+        numbers = (self.gpus_per_unit, self.cpus_per_unit, self.max_retries)
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in numbers):
+            raise ZoolensError(f"executor resources and retries must be numbers, got {numbers}",
+                               "e.g. --gpus-per-unit 1 --cpus-per-unit 4")
+        if self.address is not None and not isinstance(self.address, str):
+            raise ZoolensError(f"the Ray address must be text, got {self.address!r}", "e.g. --address 127.0.0.1:6379")
         if self.gpus_per_unit < 0 or self.cpus_per_unit < 0 or self.max_retries < 0:
             raise ZoolensError("executor resources and retries must be ≥ 0",
                                "e.g. --gpus-per-unit 1 --cpus-per-unit 4")

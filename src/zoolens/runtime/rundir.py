@@ -15,14 +15,13 @@ import json
 import os
 import platform
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
 
 from zoolens.errors import ZoolensError
-from zoolens.tables import write_atomic
+from zoolens.tables import write_atomic, write_text_atomic
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -55,8 +54,12 @@ class RunDir:
     @contextlib.contextmanager
     def open(self) -> Iterator["RunDir"]:
         """Lock the directory for this process and check/record the spec."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path / ".lock", "w")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path / ".lock", "w")
+        except OSError as exc:  # a file in the way, a read-only or full disk: say which path, once
+            raise ZoolensError(f"cannot use {self.path} as the run directory ({exc.strerror or exc})",
+                               "choose another --out directory (writable, not an existing file)") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -65,6 +68,7 @@ class RunDir:
                                "wait for it to finish or use another --out directory") from None
         self._lock_fh = fh
         try:
+            self._remove_stale_temp_files()
             if self.spec is not None:
                 self._check_spec()
             yield self
@@ -76,6 +80,10 @@ class RunDir:
     def _check_spec(self) -> None:
         spec_file = self.path / f"{self.kind}_spec.json"
         new = json.dumps(self.spec, sort_keys=True, default=str)
+        if spec_file.is_file() and not self.has_results():
+            # nothing was computed under the old spec (e.g. it was refused or failed at once): a corrected
+            # command may take the directory over instead of being told to pick another one
+            spec_file.unlink()
         if spec_file.is_file():
             old = spec_file.read_text()
             if json.dumps(json.loads(old), sort_keys=True) != new:
@@ -84,6 +92,39 @@ class RunDir:
                                    "use another --out directory, or the same settings to resume")
         else:
             self._write_text(spec_file, json.dumps(self.spec, indent=1, sort_keys=True, default=str))
+
+    def has_results(self) -> bool:
+        """True when any unit of this run (or of a study's sub-runs) has written a part."""
+        return any(True for _ in self.path.glob("**/parts/*/*.parquet"))
+
+    def _remove_stale_temp_files(self) -> None:
+        # we hold the lock, so every temp file here is a leftover of a killed or failed writer
+        for tmp in self.path.glob("**/.*.tmp"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    @contextlib.contextmanager
+    def publishing(self) -> Iterator["RunDir"]:
+        """Write the final tables as one step: if any write fails, the ones already written go again.
+
+        The parts stay, so the directory is resumable (a rerun assembles the tables anew)
+        rather than holding e.g. a fresh ``criticality.parquet`` next to a stale summary.
+        """
+        self._published: list[Path] = []
+        try:
+            yield self
+        except BaseException:
+            for path in self._published:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
+        finally:
+            self._published = []
+
+    def _track(self, path: Path) -> Path:
+        if getattr(self, "_published", None) is not None and path.parent == self.path:
+            self._published.append(path)
+        return path
 
     # -------------------------------------------------------------------- parts
     def part_path(self, part_kind: str, unit_id: str) -> Path:
@@ -112,18 +153,14 @@ class RunDir:
 
     # --------------------------------------------------------------- manifests
     def _write_text(self, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
 
     def write_table(self, name: str, df: pd.DataFrame, *, csv: bool = True, parquet: bool = True) -> None:
         """Write ``name.parquet`` (and a ``name.csv`` copy) atomically."""
         if parquet:
-            write_atomic(df, self.path / f"{name}.parquet")
+            write_atomic(df, self._track(self.path / f"{name}.parquet"))
         if csv:
-            write_atomic(df, self.path / f"{name}.csv")
+            write_atomic(df, self._track(self.path / f"{name}.csv"))
 
     def write_manifest(self, extra: dict[str, Any]) -> None:
         """``manifest.json``: spec, package versions, and what the caller adds (data fingerprint, seeds)."""
@@ -132,6 +169,15 @@ class RunDir:
         manifest.update({"versions": package_versions(), "spec": self.spec})
         manifest.setdefault("runs", {})[self.kind] = extra
         self._write_text(path, json.dumps(manifest, indent=1, sort_keys=True, default=str))
+
+    def write_file(self, name: str, writer) -> Path:
+        """Write ``name`` in the run directory atomically via ``writer(tmp_path)`` (tracked by :meth:`publishing`)."""
+        from zoolens.tables import atomic_path
+
+        path = self._track(self.path / name)
+        with atomic_path(path) as tmp:
+            writer(tmp)
+        return path
 
 
 def _diff_keys(old: dict, new: dict) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from typing import Iterator
@@ -34,12 +35,13 @@ PRECISIONS = ("uint8", "fp32")
 
 def parse_fraction(text: str | float | int, *, what: str = "value") -> float:
     """``"8/255"`` → 0.0313…, ``"0.03"`` → 0.03. Raises :class:`ZoolensError` on junk."""
-    if isinstance(text, (int, float)):
-        return float(text)
     try:
-        return float(Fraction(str(text).strip()))
-    except (ValueError, ZeroDivisionError):
-        raise ZoolensError(f"cannot read {what} {text!r} as a number", "write e.g. 8/255 or 0.0314") from None
+        value = float(text) if isinstance(text, (int, float)) else float(Fraction(str(text).strip()))
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+        raise ZoolensError(f"cannot read {what} {str(text)[:40]!r} as a number", "write e.g. 8/255 or 0.0314") from None
+    if not math.isfinite(value):
+        raise ZoolensError(f"{what} must be a finite number, got {text!r}", "write e.g. 8/255 or 0.0314")
+    return value
 
 
 @dataclass(frozen=True)

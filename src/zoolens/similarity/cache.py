@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from zoolens.runtime.rundir import unit_filename
+from zoolens.tables import atomic_path
 
 
 def adv_path(run_path: str | os.PathLike, model: str, attack_key: str, data_fingerprint: str) -> Path:
@@ -35,15 +35,8 @@ def save_adv(path: str | os.PathLike, image_ids: np.ndarray, images: torch.Tenso
     arr = images.cpu().numpy()
     if arr.dtype not in (np.uint8, np.float32):
         arr = arr.astype(np.float32)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, images=arr, image=np.asarray(image_ids, dtype=np.int64))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, images=arr, image=np.asarray(image_ids, dtype=np.int64))
 
 
 def load_adv(path: str | os.PathLike) -> tuple[np.ndarray, torch.Tensor]:

@@ -169,6 +169,9 @@ def run_sat(models: Sequence[str | torch.nn.Module], *, data: str = "fashion-mni
     for r in roles.values():
         if r not in ROLES:
             raise ZoolensError(f"unknown role {r!r}", f"use one of {', '.join(ROLES)}")
+    sat_preflight([ref for (_, ref), m in zip(given, models) if not isinstance(m, torch.nn.Module)],
+                  data=data, n_images=n_images, data_seed=data_seed, batch_size=batch_size, device=device,
+                  eps_s=eps_s)
     spec = _run_spec(data, n_images, data_seed, attack, batch_size, eps_s, n_resamples, ci_level, ci_seed)
     run = RunDir(out, spec, kind=KIND)
     timings = {"attack_s": 0.0, "eval_s": 0.0, "clean_s": 0.0}
@@ -211,15 +214,37 @@ def run_sat(models: Sequence[str | torch.nn.Module], *, data: str = "fashion-mni
             run.write_manifest({"models": members.to_dict("records"), "units": report.as_dict(), "complete": False})
             raise UnitsFailed(report.failed, run.path)
 
-        result = _assemble(run, names, pairs, clean_all, eps_s, n_resamples, ci_level, ci_seed)
-        result.timings = timings
-        run.write_manifest({"models": members.to_dict("records"), "data": data, "n_images": n_images,
-                            "data_seed": data_seed, "attack": attack.as_dict(), "attack_key": attack.key(),
-                            "eps_s": eps_s, "timings_s_last_invocation": timings, "executor": runner.name,
-                            "units": report.as_dict(), "complete": True,
-                            "data_fingerprints": {m: str(clean_all[m]["fingerprint"].iloc[0]) for m in names}
-                            if names else {}})
+        with run.publishing():  # all tables or none (a full disk here leaves a resumable directory)
+            result = _assemble(run, names, pairs, clean_all, eps_s, n_resamples, ci_level, ci_seed)
+            result.timings = timings
+            _write_sat_manifest(run, members, data, n_images, data_seed, attack, eps_s, timings, runner, report,
+                                names, clean_all)
     return result
+
+
+def _write_sat_manifest(run: RunDir, members, data, n_images, data_seed, attack, eps_s, timings, runner, report,
+                        names, clean_all) -> None:
+    run.write_manifest({"models": members.to_dict("records"), "data": data, "n_images": n_images,
+                        "data_seed": data_seed, "attack": attack.as_dict(), "attack_key": attack.key(),
+                        "eps_s": eps_s, "timings_s_last_invocation": timings, "executor": runner.name,
+                        "units": report.as_dict(), "complete": True,
+                        "data_fingerprints": {m: str(clean_all[m]["fingerprint"].iloc[0]) for m in names}
+                        if names else {}})
+
+
+def sat_preflight(refs: Sequence[str], *, data: str, n_images: int | None, data_seed: int, batch_size: int,
+                  device: str | None, eps_s: float) -> None:
+    """Everything a SAT run can check before it writes anything: settings, references, data."""
+    from zoolens.checks import check_data, check_device, check_refs, finite_number, positive_int
+
+    positive_int(n_images, "--n-images", allow_none=True)
+    positive_int(data_seed, "--data-seed", minimum=0)
+    positive_int(batch_size, "--batch-size")
+    check_device(device)
+    if not finite_number(eps_s, "eps_s") > 0:
+        raise ZoolensError(f"eps_s must be positive, got {eps_s!r}", "use a small positive constant, e.g. 1e-3")
+    check_refs(refs)
+    check_data(data, n_images)
 
 
 # ------------------------------------------------------------------------ units
@@ -273,7 +298,13 @@ def _register(run: RunDir, given: list[tuple[str, str]], roles: dict[str, str]) 
     """Merge the given models into the run's member list (a part per member)."""
     old = run.read_parts("member")
     members: dict[str, dict] = {}
+    given_names = {name for name, _ in given}
     for r in (old.to_dict("records") if len(old) else []):
+        if r["model"] not in given_names and not run.has_part("clean", r["model"]):
+            # a member whose first unit never finished and that this call no longer lists (a typo since
+            # fixed, a model that failed to load): forget it, or it would fail every rerun
+            run.part_path("member", r["model"]).unlink(missing_ok=True)
+            continue
         members[r["model"]] = r
     seen: dict[str, str] = {}
     for name, ref in given:
@@ -291,7 +322,8 @@ def _register(run: RunDir, given: list[tuple[str, str]], roles: dict[str, str]) 
                 continue
             members[name]["role"] = new_role
         else:
-            members[name] = {"model": name, "ref": ref, "role": role, "order": len(members)}
+            members[name] = {"model": name, "ref": ref, "role": role,
+                             "order": max((int(m["order"]) for m in members.values()), default=-1) + 1}
         run.write_part("member", name, pd.DataFrame([members[name]]))
     df = pd.DataFrame(list(members.values()), columns=["model", "ref", "role", "order"])
     return df.sort_values("order", kind="stable").reset_index(drop=True)
@@ -427,20 +459,16 @@ def _assemble(run: RunDir, names: list[str], pairs: list[tuple[str, str]], clean
     run.write_table("transfer", transfer)
     run.write_table("transfer_images", images, csv=False)
     run.write_table("sat_ci", ci, parquet=False)
-    _write_matrix(run.path / "sat_matrix.csv", sat)
+    _write_matrix(run, "sat_matrix.csv", sat)
     rate = transfer.pivot(index="source", columns="target", values="rate") if len(transfer) else pd.DataFrame()
-    _write_matrix(run.path / "transfer_matrix.csv", rate.reindex(index=[m for m in names if m in rate.index],
+    _write_matrix(run, "transfer_matrix.csv", rate.reindex(index=[m for m in names if m in rate.index],
                                                                  columns=[m for m in names if m in rate.columns]))
     return SatResult(sat=sat, sat_ci=ci, transfer=transfer, transfer_images=images, clean=clean, attack=attack,
                      out=run.path)
 
 
-def _write_matrix(path: Path, df: pd.DataFrame) -> None:
-    import os
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_csv(tmp, index_label="model")
-    os.replace(tmp, path)
+def _write_matrix(run: RunDir, name: str, df: pd.DataFrame) -> None:
+    run.write_file(name, lambda tmp: df.to_csv(tmp, index_label="model"))
 
 
 def read_run_spec(path: str | Path) -> dict[str, Any]:
