@@ -259,11 +259,13 @@ def plan_criticality_units(models: Sequence[str], settings: CriticalitySettings,
     """
     from zoolens.runtime.units import WorkUnit
 
+    from zoolens.models.digest import weights_digest
+
     units = []
     for ref in models:
         name = model_display_name(ref)
         base = {"ref": ref, "name": name, "settings": asdict(settings), "engine": engine, "batch_size": batch_size,
-                "device": device, "trust_checkpoint": trust_checkpoint}
+                "device": device, "trust_checkpoint": trust_checkpoint, "weights_digest": weights_digest(ref)}
         if not layers_per_unit:
             units.append(WorkUnit(f"criticality:{name}", f"{__name__}:criticality_unit",
                                   {**base, "part": name, "layer_slice": None},
@@ -292,10 +294,35 @@ def criticality_unit(payload: dict, run, context: dict) -> dict:
                                           device=payload["device"], trust_checkpoint=payload["trust_checkpoint"],
                                           display_name=payload["name"], progress=context.get("progress"),
                                           **({"layer_slice": tuple(sl)} if sl else {}))
+    summary["weights_digest"] = payload.get("weights_digest")
     # rows first: a models part without its rows never exists
     run.write_part("criticality", payload["part"], rows)
     run.write_part("criticality_models", payload["part"], pd.DataFrame([summary]))
     return {"rows": len(rows)}
+
+
+def drop_stale_parts(run, units) -> list[str]:
+    """Delete the parts of units computed from other weights than the reference resolves to now.
+
+    A retrained ``zoo:`` model or a replaced ``@FILE`` checkpoint keeps its reference but
+    not its weights: its units are recomputed on resume, every other unit is kept.
+
+    Returns
+    -------
+    list of str
+        The ids of the units whose parts were dropped.
+    """
+    stale = []
+    for u in units:
+        part = u.payload["part"]
+        if not run.has_part("criticality_models", part):
+            continue
+        recorded = run.read_part("criticality_models", part).get("weights_digest")
+        if recorded is None or str(recorded.iloc[0]) != u.payload["weights_digest"]:
+            for kind, pid in u.parts:
+                run.part_path(kind, pid).unlink(missing_ok=True)
+            stale.append(u.id)
+    return stale
 
 
 def _criticality_run(models, names, settings, engine, batch_size, device, out: Path, trust_checkpoint,
@@ -317,6 +344,10 @@ def _criticality_run(models, names, settings, engine, batch_size, device, out: P
     run = RunDir(out, asdict(settings), kind="criticality")
     bar = _progress(progress)
     with run.open(), bar as prog:
+        stale = drop_stale_parts(run, units)
+        if stale:
+            warnings.warn(f"the weights of {len(stale)} unit(s) changed since they ran ({', '.join(stale[:3])}"
+                          f"{' …' if len(stale) > 3 else ''}): recomputing them", stacklevel=2)
         report = run_units(run, units, runner, context={"progress": prog, "fail_fast": fail_fast})
         if report.failed:
             run.write_manifest({"models": list(models), "units": report.as_dict(), "complete": False})

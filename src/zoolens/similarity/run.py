@@ -178,7 +178,7 @@ def run_sat(models: Sequence[str | torch.nn.Module], *, data: str = "fashion-mni
     # in-memory models stay in this process (local executor); failing fast keeps their original errors
     context = {"objects": objects, "progress": progress, "fail_fast": bool(objects) and exec_cfg.kind == "local"}
     with run.open():
-        members = _register(run, given, roles)
+        members = _register(run, given, roles, _digests(given, objects))
         names = list(members["model"])
         refs = dict(zip(members["model"], members["ref"]))
         role_of = dict(zip(members["model"], members["role"]))
@@ -294,8 +294,21 @@ def sat_eval_unit(payload: dict, run: RunDir, context: dict) -> dict:
 
 
 # ------------------------------------------------------------------ registration
-def _register(run: RunDir, given: list[tuple[str, str]], roles: dict[str, str]) -> pd.DataFrame:
-    """Merge the given models into the run's member list (a part per member)."""
+def _digests(given: list[tuple[str, str]], objects: dict[str, torch.nn.Module]) -> dict[str, str]:
+    from zoolens.models.digest import module_digest, weights_digest
+
+    return {name: module_digest(objects[name]) if name in objects else weights_digest(ref) for name, ref in given}
+
+
+def _register(run: RunDir, given: list[tuple[str, str]], roles: dict[str, str],
+              digests: dict[str, str] | None = None) -> pd.DataFrame:
+    """Merge the given models into the run's member list (a part per member).
+
+    ``digests`` (name → weights digest) key the results: a member whose weights changed
+    since its units ran (retrained, checkpoint replaced) loses its clean predictions, its
+    adversarial images and every pair it is in, so they are recomputed; the rest is kept.
+    """
+    digests = digests or {}
     old = run.read_parts("member")
     members: dict[str, dict] = {}
     given_names = {name for name, _ in given}
@@ -318,15 +331,37 @@ def _register(run: RunDir, given: list[tuple[str, str]], roles: dict[str, str]) 
                 raise ZoolensError(f"{run.path} already has a model named {name!r} from {members[name]['ref']}",
                                    f"not {ref}: use another --out directory")
             new_role = _role_union(members[name]["role"], role)
-            if new_role == members[name]["role"]:
+            recorded = members[name].get("weights_digest")
+            current = digests.get(name)
+            fresh = current is None or (isinstance(recorded, str) and recorded == current)
+            if new_role == members[name]["role"] and fresh:
                 continue
+            if not fresh:
+                _drop_results_of(run, name, list(members))
+                members[name]["weights_digest"] = current
             members[name]["role"] = new_role
         else:
             members[name] = {"model": name, "ref": ref, "role": role,
-                             "order": max((int(m["order"]) for m in members.values()), default=-1) + 1}
+                             "order": max((int(m["order"]) for m in members.values()), default=-1) + 1,
+                             "weights_digest": digests.get(name)}
         run.write_part("member", name, pd.DataFrame([members[name]]))
-    df = pd.DataFrame(list(members.values()), columns=["model", "ref", "role", "order"])
+    df = pd.DataFrame(list(members.values()), columns=["model", "ref", "role", "order", "weights_digest"])
     return df.sort_values("order", kind="stable").reset_index(drop=True)
+
+
+def _drop_results_of(run: RunDir, name: str, others: list[str]) -> None:
+    """Delete every result computed from ``name``'s old weights (clean, attack + its images, pairs)."""
+    import warnings
+
+    if run.has_part("attack", name):
+        (run.path / str(run.read_part("attack", name)["adv_file"].iloc[0])).unlink(missing_ok=True)
+    for kind in ("clean", "attack"):
+        run.part_path(kind, name).unlink(missing_ok=True)
+    for other in others:
+        for pid in (_pair_id(name, other), _pair_id(other, name)):
+            run.part_path("pair", pid).unlink(missing_ok=True)
+    warnings.warn(f"the weights of {name} changed since it was measured in {run.path}: recomputing its results",
+                  stacklevel=3)
 
 
 def _pairs(names: list[str], role_of: dict[str, str], sources: list[str]) -> list[tuple[str, str]]:
