@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-import torch
 
 from zoolens.errors import ZoolensError
+from zoolens.inference import batched_logits
 from zoolens.progress import track
 
 
@@ -23,19 +23,6 @@ def _cache_file(folder: Path, name: str) -> Path:
     from zoolens.runtime.rundir import unit_filename
 
     return folder / f"{unit_filename(name)}.npz"
-
-
-@torch.inference_mode()
-def model_logits(model, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    """(N, C) float32 logits of ``model`` (a [0,1]-input wrapper) on uint8/float images."""
-    from zoolens.similarity.transfer import to_input
-
-    model.eval()
-    out = []
-    for start in range(0, images.shape[0], batch_size):
-        x = to_input(images[start:start + batch_size], model.input_size)
-        out.append(model(x).float().cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)
 
 
 def clean_logits(refs: Mapping[str, str], data: str, n_images: int | None, data_seed: int, cache_dir: Path, *,
@@ -72,7 +59,7 @@ def clean_logits(refs: Mapping[str, str], data: str, n_images: int | None, data_
         else:
             model = load_model(refs[name])
             ds = load_data(data, n=n_images, seed=data_seed, model=model)
-            logits = model_logits(model, ds.images, batch_size=batch_size)
+            logits = batched_logits(model, ds.images, batch_size=batch_size, name=name, check_finite=False).numpy()
             ids, labels = np.asarray(ds.indices, dtype=np.int64), ds.labels.numpy().astype(np.int64)
             tmp = path.with_name(f".{path.name}.tmp.npz")
             np.savez(tmp, logits=logits, image=ids, label=labels)
@@ -91,4 +78,4 @@ def clean_logits(refs: Mapping[str, str], data: str, n_images: int | None, data_
         (labels_ref if labels_ref is not None else np.zeros(0, np.int64))
 
 
-__all__ = ["clean_logits", "model_logits"]
+__all__ = ["clean_logits"]

@@ -15,18 +15,17 @@ usual Madry-style choice of ε/4) and document the reading in ``docs/similarity.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
-from typing import Iterator
 
 import torch
 from torch import nn
 
 from zoolens.errors import ZoolensError
+from zoolens.inference import frozen
 from zoolens.similarity.attacks import fgsm_attack, pgd_attack
 
 ATTACKS = ("pgd", "fgsm", "mifgsm", "vmifgsm")
@@ -111,26 +110,6 @@ PRESETS: dict[str, dict] = {
 }
 
 
-@contextlib.contextmanager
-def _frozen(model: nn.Module) -> Iterator[None]:
-    """Eval mode and no parameter gradients while attacking; restores both.
-
-    torchattack calls ``loss.backward()``, which would otherwise accumulate ``.grad``
-    on the model's parameters (and spend time computing them).
-    """
-    was_training = model.training
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    model.eval()
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-        model.train(was_training)
-
-
 def _device_of(model: nn.Module) -> torch.device:
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
@@ -186,7 +165,7 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg
     device = _device_of(model)
     bs = max(1, int(batch_size))
     out = []
-    with _frozen(model):
+    with frozen(model):
         for start in range(0, x_all.shape[0], bs):
             x = x_all[start:start + bs].to(device)
             y = labels[start:start + bs].to(device)

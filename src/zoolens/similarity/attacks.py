@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoolens.inference import frozen
+
 
 def _as_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div(255.0) if images.dtype == torch.uint8 else images.float()
@@ -71,16 +73,9 @@ def pgd_attack(
     if n == 0:
         return x_all.clone()
     bs = int(batch_size or n)
-    was_training = model.training
-    model.eval()
     device = _device_of(model, x_all.device)
     out = []
-    # Only the input gradient is needed: freezing the parameters keeps autograd from
-    # recording (and saving tensors for) the weight-gradient paths.
-    frozen = [p for p in model.parameters() if p.requires_grad]
-    for p in frozen:
-        p.requires_grad_(False)
-    try:
+    with frozen(model):  # only the input gradient is needed (see zoolens.inference.frozen)
         for start in range(0, n, bs):
             x = x_all[start:start + bs].to(device)
             y = labels[start:start + bs].to(device)
@@ -98,10 +93,6 @@ def pgd_attack(
                     x_adv = x_adv.detach() + alpha * grad.sign()
                     x_adv = torch.min(torch.max(x_adv, x - eps), x + eps).clamp_(0.0, 1.0)
             out.append(x_adv.detach().to(x_all.device))
-    finally:
-        model.train(was_training)
-        for p in frozen:
-            p.requires_grad_(True)
     return torch.cat(out, dim=0)
 
 

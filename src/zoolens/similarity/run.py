@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -35,7 +34,8 @@ from zoolens.runtime import RunDir
 from zoolens.similarity.attack_registry import AttackConfig, quantize, run_attack
 from zoolens.similarity.cache import adv_path, load_adv, save_adv
 from zoolens.similarity.sat import EPS_S, sat_ci_table, sat_matrix_from_transfer
-from zoolens.similarity.transfer import clean_logits_of, predict, to_input
+from zoolens.inference import batched_logits
+from zoolens.similarity.transfer import predict, to_input
 
 ROLES = ("full", "source", "target")
 KIND = "similarity"
@@ -384,7 +384,7 @@ def _clean_unit(run: RunDir, model, name: str, ds, batch_size: int) -> pd.DataFr
     if run.has_part("clean", name):
         return run.read_part("clean", name)
     # Clean logits are kept (not only predictions): the ensemble analyses average them.
-    logits = clean_logits_of(model, ds.images, batch_size=batch_size, name=name)
+    logits = batched_logits(model, ds.images, batch_size=batch_size, name=name)
     df = pd.DataFrame({"model": name, "image": np.asarray(ds.indices, dtype=np.int64),
                        "label": ds.labels.numpy().astype(np.int64), "pred": logits.argmax(1).numpy().astype(np.int64),
                        "fingerprint": ds.fingerprint, "logits": list(logits.numpy())})

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoolens.errors import ZoolensError
+from zoolens.inference import batched_logits
 
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -49,51 +50,11 @@ def to_input(images: torch.Tensor, input_size: tuple[int, int, int]) -> torch.Te
     return x.contiguous()
 
 
-def clean_logits_of(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, name: str | None = None
-                    ) -> torch.Tensor:
-    """Logits of ``model`` in eval mode under ``torch.inference_mode``, float32 on the CPU.
-
-    Parameters
-    ----------
-    model:
-        Maps [0,1] images at its input size to logits.
-    images:
-        (N, C, H, W) uint8 or float in [0,1], already at the model's input size.
-    batch_size:
-        Images per forward pass.
-    name:
-        Model name for error messages.
-
-    Raises
-    ------
-    ZoolensError
-        If the model produces non-finite logits (NaN/inf would silently read as class 0).
-    """
-    was_training = model.training
-    model.eval()
-    p = next(model.parameters(), None)
-    device = p.device if p is not None else torch.device("cpu")
-    out = []
-    try:
-        with torch.inference_mode():
-            for start in range(0, images.shape[0], max(1, int(batch_size))):
-                x = images[start:start + batch_size].to(device)
-                x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
-                logits = model(x)
-                if not torch.isfinite(logits).all():
-                    raise ZoolensError(f"model {name or getattr(model, 'name', '?')} produced non-finite logits",
-                                       "check its weights and preprocessing (or exclude it)")
-                out.append(logits.float().cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(out) if out else torch.empty(0, 0)
-
-
 def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, name: str | None = None
             ) -> torch.Tensor:
-    """Top-1 predictions, (N,) int64 on the CPU (see :func:`clean_logits_of`)."""
-    logits = clean_logits_of(model, images, batch_size=batch_size, name=name)
+    """Top-1 predictions, (N,) int64 on the CPU (see :func:`zoolens.inference.batched_logits`)."""
+    logits = batched_logits(model, images, batch_size=batch_size, name=name)
     return logits.argmax(1) if logits.numel() else torch.empty(0, dtype=torch.int64)
 
 
-__all__ = ["clean_logits_of", "predict", "to_input"]
+__all__ = ["predict", "to_input"]

@@ -7,23 +7,19 @@ catches a wrong remap, wrong preprocessing or a wrong checkpoint.
 
 from __future__ import annotations
 
-import torch
 
 from zoolens.zoo.paper.imagenet import imagenet_val_source
 
 
-@torch.no_grad()
 def top1(model, source: str, n: int | None = None, seed: int = 0, batch_size: int = 64,
          device: str = "cpu", progress: bool = False) -> float:
     """Top-1 accuracy in percent of ``model`` on ``n`` images (all when None) of ``source``."""
     from zoolens.data.loading import load_data
+    from zoolens.inference import batched_logits
 
     data = load_data(source, n=n, seed=seed, model=model, progress=progress)
-    model = model.to(device).eval()
-    correct = 0
-    for i in range(0, len(data), batch_size):
-        x = data.images[i:i + batch_size].to(device)
-        correct += int((model(x).argmax(-1).cpu() == data.labels[i:i + batch_size]).sum())
+    logits = batched_logits(model.to(device), data.images, batch_size=batch_size)
+    correct = int((logits.argmax(-1) == data.labels).sum()) if len(data) else 0
     return 100.0 * correct / max(len(data), 1)
 
 
