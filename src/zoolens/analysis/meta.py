@@ -8,6 +8,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
+from zoolens.models.refs import display_name
 from zoolens.zoo.metadata import META_COLUMNS, zoo_metadata
 
 
@@ -44,7 +45,7 @@ def model_metadata(refs: Mapping[str, str] | Sequence[str], local: pd.DataFrame 
         For a ``zoo:`` reference to a zoo zoolens does not know.
     """
     if not isinstance(refs, Mapping):
-        refs = {r.split("/", 1)[1] if r.startswith("zoo:") else r: r for r in refs}
+        refs = {display_name(r): r for r in refs}
     zoos: dict[str, pd.DataFrame] = {}
     rows, missing = [], []
     for name, ref in refs.items():

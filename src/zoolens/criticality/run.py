@@ -20,6 +20,7 @@ from zoolens.criticality.strategies import Randomizer
 from zoolens.data import load_data
 from zoolens.errors import ZoolensError
 from zoolens.models import discover_layers, load_model
+from zoolens.models.refs import display_name as display_name_of
 from zoolens.models.wrapper import WrappedModel
 
 if TYPE_CHECKING:
@@ -94,11 +95,6 @@ def preflight(models: Sequence[str], settings: CriticalitySettings, *, engine: s
     check_data(settings.data, settings.n_images)
 
 
-def model_display_name(ref: str) -> str:
-    """``zoo:fmnist-mini/resnet_baseline`` → ``resnet_baseline``; other references stay as given."""
-    return ref.split("/", 1)[1] if ref.startswith("zoo:") else ref
-
-
 def criticality_one_model(model: WrappedModel, settings: CriticalitySettings, *, engine: str = "fast",
                           batch_size: int = 64, device: str = "cpu", trust_checkpoint: bool = False,
                           display_name: str | None = None, progress=None,
@@ -109,7 +105,7 @@ def criticality_one_model(model: WrappedModel, settings: CriticalitySettings, *,
     order) — a work unit of a large model; the rows equal the same slice of a whole run.
     """
     settings.validate()
-    name = display_name or model_display_name(model.name)
+    name = display_name or display_name_of(model.name)
     data = load_data(settings.data, n=settings.n_images, seed=settings.data_seed, model=model)
     labels = data.labels if len(data.classes) == model.num_classes else None
     if labels is None:
@@ -228,7 +224,7 @@ def criticality(models: Sequence[str] | str, data: str = "fashion-mnist", n_imag
                                    randomize=randomize, include_norm=include_norm, layers=layers, precision=precision)
     preflight(models, settings, engine=engine, batch_size=batch_size, device=device,
               auxiliary_below=auxiliary_below, critical_above=critical_above)
-    names = [model_display_name(m) for m in models]
+    names = [display_name_of(m) for m in models]
     if len(set(names)) != len(names):
         raise ZoolensError("the same model is listed twice", "list each model once")
     from zoolens.runtime.executors import ExecutorConfig, make_executor
@@ -263,7 +259,7 @@ def plan_criticality_units(models: Sequence[str], settings: CriticalitySettings,
 
     units = []
     for ref in models:
-        name = model_display_name(ref)
+        name = display_name_of(ref)
         base = {"ref": ref, "name": name, "settings": asdict(settings), "engine": engine, "batch_size": batch_size,
                 "device": device, "trust_checkpoint": trust_checkpoint, "weights_digest": weights_digest(ref)}
         if not layers_per_unit:

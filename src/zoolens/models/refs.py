@@ -29,6 +29,13 @@ class ModelRef:
     raw: str = ""
 
 
+def display_name(ref: str) -> str:
+    """The name a model goes by in tables: ``zoo:ZOO/NAME`` → ``NAME``; any other reference is its own name."""
+    if ref.startswith("zoo:") and "/" in ref:
+        return ref.split("/", 1)[1]
+    return ref
+
+
 def parse_ref(ref: str) -> ModelRef:
     """Parse a model reference string; raises :class:`ZoolensError` on malformed input."""
     scheme, sep, rest = ref.partition(":")

@@ -225,13 +225,13 @@ def plan_criticality(models: list[str], *, n_images: int, seeds: int, randomize:
                      include_norm: bool = False, layers: str | None = None,
                      layers_per_unit: int | None = None) -> list[PlannedUnit]:
     """Cost of every criticality unit: naive (1 + L·S)·F per image and the fast engine's suffix replay."""
-    from zoolens.criticality.run import model_display_name
+    from zoolens.models.refs import display_name
 
     s = seeds if randomize == "init" else 1  # zero/checkpoint are deterministic: one "seed"
     out = []
     for ref in models:
         info = arch_info(ref, include_norm=include_norm, pattern=layers)
-        name = model_display_name(ref)
+        name = display_name(ref)
         L = info.n_layers
         step = layers_per_unit or max(L, 1)
         for start in range(0, max(L, 1), step):
@@ -246,7 +246,7 @@ def plan_criticality(models: list[str], *, n_images: int, seeds: int, randomize:
 
 def plan_similarity(models: list[str], *, n_images: int, steps: int) -> list[PlannedUnit]:
     """Cost of every SAT unit: one attack per model, one evaluation per target over all sources."""
-    from zoolens.similarity.run import display_name
+    from zoolens.models.refs import display_name
 
     infos = {ref: arch_info(ref) for ref in models}
     out = []

@@ -35,6 +35,7 @@ from zoolens.similarity.attack_registry import AttackConfig, quantize, run_attac
 from zoolens.similarity.cache import adv_path, load_adv, save_adv
 from zoolens.similarity.sat import EPS_S, sat_ci_table, sat_matrix_from_transfer
 from zoolens.inference import batched_logits
+from zoolens.models.refs import display_name
 from zoolens.similarity.transfer import predict, to_input
 
 ROLES = ("full", "source", "target")
@@ -53,13 +54,6 @@ class SatResult:
     attack: pd.DataFrame
     out: Path | None
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def display_name(ref: str) -> str:
-    """``zoo:ZOO/NAME`` → ``NAME``; any other reference is its own name."""
-    if ref.startswith("zoo:") and "/" in ref:
-        return ref.split("/", 1)[1]
-    return ref
 
 
 def _role_union(a: str, b: str) -> str:
