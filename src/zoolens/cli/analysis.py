@@ -103,15 +103,15 @@ def demo_command(
     sat_images: int = typer.Option(500, "--sat-images", help="SAT eval images."),
     steps: int = typer.Option(10, "--steps", help="PGD iterations for SAT."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Use only the zoo models that have weights."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Only these zoo models (repeatable; at least "
+                                                                  "one ResNet and two models in all)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """The whole pipeline on the shipped mini zoo (criticality, SAT, analyses, report); prints the report path."""
-    import json
-
     from zoolens.demo import DemoSettings, demo
 
     s = DemoSettings(criticality_images=criticality_images, criticality_seeds=seeds, sat_images=sat_images,
-                     pgd_steps=steps)
+                     pgd_steps=steps, only=list(only) if only else None)
     report = demo(out, s, skip_missing=skip_missing, progress=not quiet, log=typer.echo)
     t = json.loads((Path(out) / "demo_timings.json").read_text())["timings_s"]
     typer.echo(f"demo finished in {t['total_s']:.0f} s")
