@@ -15,6 +15,7 @@ import pytest
 from zoolens.zoo.paper.r50 import file_specs, r50_entries
 
 VAL = os.environ.get("ZOOLENS_IMAGENET_VAL")
+pytestmark = pytest.mark.imagenet  # `make test` deselects these; run this file by name (docs/reproduce.md)
 
 
 def _weights_missing(entry) -> str | None:

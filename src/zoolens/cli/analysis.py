@@ -71,28 +71,12 @@ def report_command(
     the same kind (`zoolens import ... published`), it also places your models among the
     published zoo.
     """
-    from zoolens.analysis.run import analyze, run_kind
     from zoolens.report import build_report
+    from zoolens.report.prepare import analyze_for_report
 
-    imported = {run_kind(Path(d)): d for d in run if _is_imported(Path(d))}
-    for d in run:
-        kind = run_kind(Path(d))
-        ref = imported.get(kind) if not _is_imported(Path(d)) else None
-        index = Path(d) / "analysis" / "index.json"
-        placed = index.is_file() and json.loads(index.read_text()).get("summary", {}).get("reference_run")
-        if not index.is_file() or (ref is not None and placed != str(ref)):
-            # A native run next to an imported one of the same kind: place it among the published zoo.
-            analyze(d, against=ref)
+    analyze_for_report(run)
     path = build_report(run, out, title=title)
     typer.echo(str(path))
-
-
-def _is_imported(run: Path) -> bool:
-    man = run / "manifest.json"
-    if not man.is_file():
-        return False
-    runs = json.loads(man.read_text()).get("runs", {})
-    return any(isinstance(v, dict) and v.get("imported") for v in runs.values())
 
 
 def demo_command(
