@@ -125,6 +125,7 @@ def _executed(out: Path) -> list[str]:
     return manifest["runs"]["criticality"]["units"]["executed"]
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_driver_then_rerun_runs_only_missing_units(tmp_path):
     out = tmp_path / "killed"
     code = f"from zoolens.criticality import criticality; criticality({KILL_REFS!r}, out={str(out)!r}, **{KILL_KW!r})"

@@ -145,6 +145,7 @@ def test_mixed_resolution_and_channels_are_resized(tiny, tmp_path):
     assert back.shape == (2, 1, 8, 8) and torch.allclose(back, torch.full_like(back, 0.299), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_incremental_full_add_equals_scratch_and_one_sided_directions(tiny, tiny_states, tmp_path):
     scratch = _run(list(tiny.values()), tmp_path / "scratch")
     _run([tiny["mlp0"], tiny["mlp1"]], tmp_path / "inc")

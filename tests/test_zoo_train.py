@@ -14,7 +14,8 @@ from zoolens.zoo.train import file_sha256, train_zoo
 
 ZOO = "fmnist-mini"
 ROWS = manifest_rows(ZOO)
-pytestmark = pytest.mark.skipif(not ROWS, reason="zoo not trained yet (run `zoolens zoo train fmnist-mini`)")
+pytestmark = [pytest.mark.skipif(not ROWS, reason="zoo not trained yet (run `zoolens zoo train fmnist-mini`)"),
+              pytest.mark.slow]  # both tests train models
 
 
 def test_full_retrain_reproduces_shipped_weights(tmp_path) -> None:
