@@ -1,6 +1,7 @@
 # zoolens: two commands set up and run everything on a fresh machine.
 #   make demo   - the main job on the shipped mini zoo
-#   make test   - setup, then the whole test suite
+#   make test   - setup, then the whole test suite (all that needs no ImageNet and no network)
+#   make test-quick - the suite without `slow` and `ray` tests (under 2 minutes on 2 cores)
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.zoolens-installed
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
-.PHONY: setup test demo data clean bench
+.PHONY: setup test test-quick demo data clean bench
 
 setup: $(STAMP) data
 
@@ -36,8 +37,13 @@ data:
 	  echo "installed chromium"; \
 	else echo "note: chromium missing (the report render test will be skipped); run 'apt-get install chromium'"; fi
 
+# `imagenet` tests need the ImageNet val folder and the paper zoos (run them by file, see docs/reproduce.md);
+# `network` tests would download.
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not imagenet and not network"
+
+test-quick: setup
+	$(PY) -m pytest -q -m "not slow and not ray and not imagenet and not network"
 
 demo: setup
 	@if $(VENV)/bin/zoolens demo --help >/dev/null 2>&1; then $(VENV)/bin/zoolens demo; else echo "zoolens demo is not built yet; available commands:"; $(VENV)/bin/zoolens --help; fi

@@ -64,6 +64,7 @@ def test_model_mode_and_param_grads_untouched() -> None:
     assert all(p.grad is None for p in model.parameters())
 
 
+@pytest.mark.slow
 def test_pgd_breaks_a_trained_zoo_model() -> None:
     """PGD-20 collapses the baseline ResNet's accuracy; uniform noise of the same size does not.
 

@@ -48,8 +48,10 @@ def _timm_small(name: str, size: int, **kw) -> WrappedModel:
                         preprocess=PreprocessConfig(input_size=(3, size, size), crop_pct=1.0))
 
 
-@pytest.mark.parametrize("name,size,kw", [("resnet18", 64, {}), ("vit_tiny_patch16_224", 32, {"img_size": 32}),
-                                          ("convnext_atto", 64, {}), ("efficientnet_b0", 32, {})])
+@pytest.mark.parametrize("name,size,kw", [  # resnet18 stays in `make test-quick`; the bigger three are slow
+    ("resnet18", 64, {}), pytest.param("vit_tiny_patch16_224", 32, {"img_size": 32}, marks=pytest.mark.slow),
+    pytest.param("convnext_atto", 64, {}, marks=pytest.mark.slow),
+    pytest.param("efficientnet_b0", 32, {}, marks=pytest.mark.slow)])
 def test_fast_equals_naive_on_timm_models(name, size, kw):
     from zoolens.criticality.run import CriticalitySettings, criticality_one_model
 

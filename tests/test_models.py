@@ -140,8 +140,9 @@ def test_missing_pretrained_weights_fail_fast_offline(tmp_path, monkeypatch):
     assert time.monotonic() - t0 < 10
 
 
-@pytest.mark.parametrize("name,module", [("resnet18", "layer2.0.conv1"), ("vit_tiny_patch16_224", "blocks.1.attn.qkv"),
-                                         ("vit_tiny_patch16_224", "")])
+@pytest.mark.parametrize("name,module", [  # the ViT cases build vit_tiny several times: slow
+    ("resnet18", "layer2.0.conv1"), pytest.param("vit_tiny_patch16_224", "blocks.1.attn.qkv", marks=pytest.mark.slow),
+    pytest.param("vit_tiny_patch16_224", "", marks=pytest.mark.slow)])
 def test_reinitializer_is_the_architectures_own_seeded_init(name, module):
     m = load_model(f"timm:{name}@init:0")
     before = torch.get_rng_state()

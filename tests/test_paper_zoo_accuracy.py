@@ -15,13 +15,14 @@ import pytest
 from zoolens.zoo.paper.r50 import file_specs, r50_entries
 
 VAL = os.environ.get("ZOOLENS_IMAGENET_VAL")
+pytestmark = pytest.mark.imagenet  # `make test` deselects these; run this file by name (docs/reproduce.md)
 
 
 def _weights_missing(entry) -> str | None:
     if entry["source_kind"] == "file":
         missing = [str(s.path) for s in file_specs(entry["name"]) if not s.path.is_file()]
         return f"weights missing: {', '.join(missing)}" if missing else None
-    from zoolens.zoo.paper.cli import _library_location
+    from zoolens.zoo.paper.weights import _library_location
 
     state, where = _library_location(entry["ref"])
     return None if state.startswith("present") else f"{entry['ref']} not in the local cache ({where})"

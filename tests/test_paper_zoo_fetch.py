@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from zoolens.errors import ZoolensError
 from zoolens.offline import is_online, set_online
-from zoolens.zoo.paper.cli import fetch, fetch_command, status_command, status_table
+from zoolens.cli import app
+from zoolens.zoo.paper.weights import fetch, status_table
 from zoolens.zoo.paper.fetch import FileSpec, download
 
 
@@ -79,16 +79,13 @@ def test_fetch_with_fake_downloader_then_status(weights, online):
 
 
 def test_status_and_fetch_commands(weights):
-    app = typer.Typer()
-    app.command("status")(status_command)
-    app.command("fetch")(fetch_command)
     runner = CliRunner()
-    res = runner.invoke(app, ["status", "paper-r50", "--format", "csv"])
+    res = runner.invoke(app, ["zoo", "status", "paper-r50", "--format", "csv"])
     assert res.exit_code == 0, res.output
     lines = res.stdout.strip().splitlines()
     assert lines[0].startswith("model,role,state,location") and len(lines) - 1 >= 50
     assert str(weights / "resnet50_l2_eps3.ckpt") in res.stdout
-    res = runner.invoke(app, ["status", "paper-sat69", "--format", "csv"])
+    res = runner.invoke(app, ["zoo", "status", "paper-sat69", "--format", "csv"])
     assert res.exit_code == 0 and len(res.stdout.strip().splitlines()) == 70
-    res = runner.invoke(app, ["fetch", "paper-r50"])
+    res = runner.invoke(app, ["zoo", "fetch", "paper-r50"])
     assert isinstance(res.exception, ZoolensError) and "downloads are off" in str(res.exception)

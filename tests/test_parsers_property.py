@@ -19,7 +19,7 @@ def _one_line_error(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except ZoolensError as exc:
-        from zoolens.cli_guard import one_line
+        from zoolens.cli.guard import one_line
 
         assert one_line(str(exc)).strip()
         return None
@@ -63,9 +63,9 @@ def test_any_text_as_a_reference_parses_or_fails_in_one_line(text):
 @given(st.one_of(st.text(max_size=30), st.lists(st.integers(-5, 2 ** 33), max_size=6).map(
     lambda xs: ",".join(map(str, xs))), st.integers(-10, 10 ** 12).map(str)))
 def test_seeds_parse_to_distinct_valid_seeds_or_fail_in_one_line(text):
-    from zoolens.cli import _parse_seeds
+    from zoolens.cli.criticality import parse_seeds
 
-    seeds = _one_line_error(_parse_seeds, text)
+    seeds = _one_line_error(parse_seeds, text)
     if seeds is not None:
         assert seeds and len(set(seeds)) == len(seeds) and all(0 <= s < 2 ** 32 for s in seeds)
 

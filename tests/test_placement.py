@@ -77,6 +77,7 @@ def _fake_sat_run(path, refs: dict[str, str], sat: pd.DataFrame) -> None:
     (path / "manifest.json").write_text(json.dumps(man))
 
 
+@pytest.mark.slow
 def test_sat_run_compared_on_shared_pairs(tmp_path):
     from zoolens.analysis.run import analyze
     from zoolens.published import published_path
@@ -103,6 +104,7 @@ def test_sat_run_compared_on_shared_pairs(tmp_path):
     assert (pairs["sat_reference"] == [pub.loc[r.reference_a, r.reference_b] for r in pairs.itertuples()]).all()
 
 
+@pytest.mark.slow
 def test_against_errors(tmp_path, capsys):
     run = tmp_path / "sat"
     _fake_sat_run(run, {"a": "x", "b": "y"}, pd.DataFrame([[4.0, 1.0], [1.0, 4.0]], index=["a", "b"],

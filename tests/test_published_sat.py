@@ -98,6 +98,7 @@ def analysed(imported):
     return a, {f["id"]: f for f in a.findings}
 
 
+@pytest.mark.slow  # with the next test: the `analysed` fixture analyses all 69 models
 def test_analysis_findings_on_published(analysed, imported):
     a, found = analysed
     on_disk = json.loads((imported / "analysis" / "findings.json").read_text())
@@ -116,6 +117,7 @@ def test_analysis_findings_on_published(analysed, imported):
         assert found[key]["verdict"] in ("reproduced", "not reproduced")
 
 
+@pytest.mark.slow
 def test_published_clusters_vs_table1(analysed, imported):
     """K = 10 (the paper's) is chosen; ARI and the contingency table equal a direct computation."""
     from sklearn.metrics import adjusted_rand_score

@@ -31,6 +31,7 @@ from zoolens.cli import main  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 MODELS = ["py:tests.faulty:sleepy_a", "py:tests.faulty:sleepy_b"]
+pytestmark = pytest.mark.ray
 
 
 def _free_ports(n: int) -> list[int]:

@@ -11,7 +11,6 @@ import textwrap
 
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from zoolens.errors import ZoolensError
@@ -164,12 +163,8 @@ def test_report_is_self_contained(runs):
 
 
 def test_cli_commands(runs, tmp_path):
-    from zoolens.analysis_cli import analyze_command, demo_command, report_command
+    from zoolens.cli import app
 
-    app = typer.Typer()
-    app.command("analyze")(analyze_command)
-    app.command("report")(report_command)
-    app.command("demo")(demo_command)
     r = CliRunner().invoke(app, ["analyze", str(runs["root"] / "crit"), "-q"])
     assert r.exit_code == 0, r.output
     assert "figures" in r.output

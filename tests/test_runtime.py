@@ -125,6 +125,7 @@ def _executed(out: Path) -> list[str]:
     return manifest["runs"]["criticality"]["units"]["executed"]
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_driver_then_rerun_runs_only_missing_units(tmp_path):
     out = tmp_path / "killed"
     code = f"from zoolens.criticality import criticality; criticality({KILL_REFS!r}, out={str(out)!r}, **{KILL_KW!r})"
@@ -219,25 +220,15 @@ batch_size = 64
 """
 
 
-def _study_app():
-    import typer
-
-    from zoolens.runtime_cli import plan_command, run_command
-
-    app = typer.Typer()
-    app.command("run")(run_command)
-    app.command("plan")(plan_command)
-    return app
-
-
 def test_run_study_file_equals_api_calls_and_records_resolved_spec(tmp_path):
     from typer.testing import CliRunner
 
+    from zoolens.cli import app  # the real app: its `run` registration is what users get
     from zoolens.similarity import AttackConfig, run_sat
 
     study = tmp_path / "study.toml"
     study.write_text(STUDY.format(out=tmp_path / "out"))
-    res = CliRunner().invoke(_study_app(), ["run", str(study), "--quiet"])
+    res = CliRunner().invoke(app, ["run", str(study), "--quiet"])
     assert res.exit_code == 0, res.output + repr(res.exception)
     refs = ["py:tests.test_runtime:digits_linear", "py:tests.test_runtime:digits_features"]
     crit = criticality(refs, data="digits", n_images=40, seeds=2, out=tmp_path / "api_crit")

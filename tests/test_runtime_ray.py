@@ -17,6 +17,7 @@ from zoolens.runtime.executors import ExecutorConfig, make_executor, run_units  
 from zoolens.runtime.units import WorkUnit  # noqa: E402
 
 RAY = ExecutorConfig(kind="ray", cpus_per_unit=1, max_retries=2)
+pytestmark = pytest.mark.ray  # `make test-quick` leaves Ray out (starting it takes seconds)
 
 
 @pytest.fixture(scope="module")

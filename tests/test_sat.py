@@ -145,6 +145,7 @@ def test_mixed_resolution_and_channels_are_resized(tiny, tmp_path):
     assert back.shape == (2, 1, 8, 8) and torch.allclose(back, torch.full_like(back, 0.299), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_incremental_full_add_equals_scratch_and_one_sided_directions(tiny, tiny_states, tmp_path):
     scratch = _run(list(tiny.values()), tmp_path / "scratch")
     _run([tiny["mlp0"], tiny["mlp1"]], tmp_path / "inc")
@@ -213,10 +214,9 @@ def test_bad_inputs_fail_with_names(tiny, tmp_path):
 
 
 def test_cli_similarity_with_py_refs_and_add(tiny_states, tmp_path, monkeypatch):
-    typer = pytest.importorskip("typer")
     from typer.testing import CliRunner
 
-    from zoolens.similarity_cli import similarity_command
+    from zoolens.cli import app
 
     for name, (_, _, _, state) in tiny_states.items():
         torch.save(state, tmp_path / f"{name}.pt")
@@ -235,20 +235,17 @@ def test_cli_similarity_with_py_refs_and_add(tiny_states, tmp_path, monkeypatch)
             return _load(nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)), "mlp1", 1, 8)
     """))
     monkeypatch.syspath_prepend(str(tmp_path))
-    app = typer.Typer()
-    app.command()(similarity_command)
-    app.command("other")(lambda: None)  # force sub-command mode like the real app
     out = tmp_path / "cli"
-    r = CliRunner().invoke(app, ["similarity-command", "--model", "py:sat_tiny_models:mlp0", "--data", "digits",
+    r = CliRunner().invoke(app, ["similarity", "--model", "py:sat_tiny_models:mlp0", "--data", "digits",
                                  "--n-images", "60", "--steps", "3", "--eps", "8/255", "--alpha", "2/255",
                                  "--batch-size", "32", "--out", str(out), "--quiet"])
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(app, ["similarity-command", "--add", "py:sat_tiny_models:mlp1", "--to", str(out),
+    r = CliRunner().invoke(app, ["similarity", "--add", "py:sat_tiny_models:mlp1", "--to", str(out),
                                  "--one-sided", "source", "--quiet"])
     assert r.exit_code == 0, r.output
     sat = pd.read_csv(out / "sat_matrix.csv", index_col=0)
     assert list(sat.index) == ["py:sat_tiny_models:mlp0", "py:sat_tiny_models:mlp1"]
-    r = CliRunner().invoke(app, ["similarity-command", "--model", "py:sat_tiny_models:mlp0", "--eps", "8/x",
+    r = CliRunner().invoke(app, ["similarity", "--model", "py:sat_tiny_models:mlp0", "--eps", "8/x",
                                  "--out", str(tmp_path / "x")])
     assert r.exit_code != 0 and isinstance(r.exception, ZoolensError)
     sys.modules.pop("sat_tiny_models", None)

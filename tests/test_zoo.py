@@ -147,15 +147,15 @@ def train_data():
 def test_cli_list_formats() -> None:
     from typer.testing import CliRunner
 
-    from zoolens.zoo.cli import app
+    from zoolens.cli import app
 
     runner = CliRunner()
-    res = runner.invoke(app, ["list", ZOO, "--format", "json"])
+    res = runner.invoke(app, ["zoo", "list", ZOO, "--format", "json"])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     assert [r["name"] for r in rows] == NAMES
     assert {"name", "family", "method", "category", "accuracy", "params", "input_size"} <= set(rows[0])
-    res = runner.invoke(app, ["list", ZOO, "--format", "csv"])
+    res = runner.invoke(app, ["zoo", "list", ZOO, "--format", "csv"])
     assert res.exit_code == 0 and res.stdout.splitlines()[0].startswith("name,family,method,category")
-    res = runner.invoke(app, ["train", ZOO, "--only", "nope"])
+    res = runner.invoke(app, ["zoo", "train", ZOO, "--only", "nope"])
     assert isinstance(res.exception, ZoolensError) and "valid names" in str(res.exception)

@@ -14,7 +14,8 @@ from zoolens.zoo.train import file_sha256, train_zoo
 
 ZOO = "fmnist-mini"
 ROWS = manifest_rows(ZOO)
-pytestmark = pytest.mark.skipif(not ROWS, reason="zoo not trained yet (run `zoolens zoo train fmnist-mini`)")
+pytestmark = [pytest.mark.skipif(not ROWS, reason="zoo not trained yet (run `zoolens zoo train fmnist-mini`)"),
+              pytest.mark.slow]  # both tests train models
 
 
 def test_full_retrain_reproduces_shipped_weights(tmp_path) -> None:
@@ -25,7 +26,7 @@ def test_full_retrain_reproduces_shipped_weights(tmp_path) -> None:
     """
     from typer.testing import CliRunner
 
-    from zoolens.zoo.cli import app
+    from zoolens.cli import app
 
     row = min(ROWS, key=lambda r: r["train_wall_time_s"])
     if row["torch_version"] != torch.__version__:
@@ -34,7 +35,7 @@ def test_full_retrain_reproduces_shipped_weights(tmp_path) -> None:
         # Same-machine determinism is still checked by test_parallel_training_equals_sequential.
         pytest.skip(f"weights were trained with {row.get('cpu_capability')} CPU kernels, this CPU runs "
                     f"{torch.backends.cpu.get_cpu_capability()}; bitwise equality needs the same kernels")
-    res = CliRunner().invoke(app, ["train", ZOO, "--only", row["name"], "--out", str(tmp_path)])
+    res = CliRunner().invoke(app, ["zoo", "train", ZOO, "--only", row["name"], "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     new = json.loads((tmp_path / "manifest.json").read_text())["models"]
     assert [r["name"] for r in new] == [row["name"]]

@@ -16,6 +16,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Optional
 
 from zoolens.errors import ZoolensError
 
@@ -36,13 +37,19 @@ class DemoSettings:
     eps: float = 16 / 255
     alpha: float = 4 / 255
     data: str = "fashion-mnist"
+    # Only these zoo models (None: all of them). A smaller zoo for a quick look or a smoke test.
+    only: Optional[list[str]] = None
 
     def describe(self) -> str:
-        return (f"Demo settings: criticality on {self.criticality_images} {self.data} test images with "
+        """The settings as one paragraph of the report."""
+        text = (f"Demo settings: criticality on {self.criticality_images} {self.data} test images with "
                 f"{self.criticality_seeds} seeds (architecture's own init); SAT on {self.sat_images} images with "
                 f"PGD-{self.pgd_steps}, ε = {self.eps * 255:g}/255, α = {self.alpha * 255:g}/255, random start "
                 f"(the paper uses PGD-50 at 8/255 on 5,000 ImageNet images; on Fashion-MNIST 8/255 leaves many "
                 f"images unbroken even white-box, so the budget is doubled); ensembles on the SAT run's clean images.")
+        if self.only:
+            text += f" Only these models of the zoo: {', '.join(self.only)}."
+        return text
 
 
 def available_models(zoo: str = ZOO) -> tuple[list[str], list[str]]:
@@ -79,14 +86,19 @@ def demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, *,
 
     s = settings or DemoSettings()
     out = Path(out)
-    trained, missing = available_models(ZOO)
+    trained, missing = _selected(s.only, *available_models(ZOO))
     if missing and not skip_missing:
         raise ZoolensError(f"{len(missing)} mini-zoo models have no weights yet ({', '.join(missing[:4])}"
                            f"{', …' if len(missing) > 4 else ''})",
                            f"train them with `zoolens zoo train {ZOO}`, or pass --skip-missing")
-    if len(trained) < 2:
+    if len(trained) < 2:  # SAT needs a pair
+        if s.only:
+            raise ZoolensError(f"the demo needs two trained models, the chosen ones have {len(trained)}",
+                               "choose at least two trained models")
         raise ZoolensError(f"only {len(trained)} mini-zoo model(s) are trained", f"run `zoolens zoo train {ZOO}`")
     resnets = [n for n in trained if recipe_for(ZOO, n).family == "resnet"]
+    if not resnets:  # the criticality half of the demo studies the ResNet training methods
+        raise ZoolensError("the chosen models include no ResNet", "add one, e.g. --only resnet_baseline")
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
 
@@ -122,6 +134,17 @@ def demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, *,
     (out / "demo_timings.json").write_text(json.dumps({"settings": asdict(s), "timings_s": timings,
                                                        "models": trained, "missing": missing}, indent=1))
     return report
+
+
+def _selected(only: Optional[list[str]], trained: list[str], missing: list[str]) -> tuple[list[str], list[str]]:
+    """(trained, missing) restricted to ``only`` (all when ``None``), in zoo order; unknown names raise."""
+    if not only:
+        return trained, missing
+    unknown = [n for n in only if n not in trained and n not in missing]
+    if unknown:
+        raise ZoolensError(f"zoo {ZOO} has no model(s) {', '.join(unknown)}",
+                           f"choose from: {', '.join(trained + missing)}")
+    return [n for n in trained if n in only], [n for n in missing if n in only]
 
 
 __all__ = ["DemoSettings", "available_models", "demo"]

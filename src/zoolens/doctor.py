@@ -1,8 +1,8 @@
 """``zoolens doctor``: is this environment sound? Versions, data, cache and weights, each with its fix.
 
 Every check returns rows ``(check, status, detail, fix)`` with status ``ok``, ``warn``
-or ``fail``; the command prints them and exits 1 when any check fails. Nothing is
-changed on disk (the fixes are printed, not applied).
+or ``fail``; ``zoolens doctor`` (:mod:`zoolens.cli.doctor`) prints them and exits 1 when
+any check fails. Nothing is changed on disk (the fixes are printed, not applied).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pandas as pd
-import typer
 
 from zoolens.errors import ZoolensError
 
@@ -166,22 +165,4 @@ def diagnose(out: Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["check", "status", "detail", "fix"])
 
 
-def doctor_command(
-    out: Path = typer.Option(Path("runs"), "--out", "-o", help="Where your runs go (checked for free space)."),
-    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
-) -> None:
-    """Check the environment: versions, data, image cache and weights checksums, free disk space."""
-    from zoolens.tables import emit
-
-    if fmt not in ("table", "csv", "json"):
-        raise ZoolensError(f"unknown --format {fmt!r}", "use table, csv or json")
-    df = diagnose(out)
-    emit(df, fmt, title="zoolens doctor")
-    failed = df[df["status"] == "fail"]
-    if fmt == "table":
-        typer.echo("all checks passed" if failed.empty else f"{len(failed)} check(s) failed: see the fix column")
-    if not failed.empty:
-        raise typer.Exit(1)
-
-
-__all__ = ["Finding", "diagnose", "doctor_command"]
+__all__ = ["Finding", "diagnose"]

@@ -1,21 +1,18 @@
-"""``zoolens zoo status ZOO`` and ``zoolens zoo fetch ZOO`` for the paper zoos.
+"""The paper zoos' weights as a whole: which are present, missing or wrong (:func:`status_table`), and
+downloading the missing ones (:func:`fetch`). ``zoolens zoo status|fetch`` render these.
 
-Plain functions with typer defaults; :mod:`zoolens.zoo.cli` registers them. Status
-never touches the network; fetch refuses to run without the global ``--online``.
+Status never touches the network; :func:`fetch` refuses to run while zoolens is offline.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional
 
 import pandas as pd
-import typer
 
 from zoolens.errors import ZoolensError
 from zoolens.offline import is_online
-from zoolens.tables import OutputFormat, emit
 from zoolens.zoo.paper.fetch import FileSpec, download
 
 
@@ -92,16 +89,6 @@ def status_table(zoo: str, only: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "role", "state", "location", "url", "sha256"])
 
 
-def status_command(zoo: str = typer.Argument(..., help="paper-r50 or paper-sat69."),
-                   fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json.")) -> None:
-    """List each weight file of a paper zoo: present, missing or wrong (SHA-256), and where it must go."""
-    df = status_table(zoo)
-    emit(df, fmt, title=f"zoo:{zoo} weights")
-    if fmt == OutputFormat.table:
-        counts = df["state"].value_counts().to_dict()
-        typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()), err=True)
-
-
 def fetch(zoo: str, only: list[str] | None = None, *, opener=None, progress: bool = True) -> pd.DataFrame:
     """Download the missing or wrong files of ``zoo`` (needs ``--online``); returns what happened per file."""
     if not is_online():
@@ -132,9 +119,4 @@ def fetch(zoo: str, only: list[str] | None = None, *, opener=None, progress: boo
     return pd.DataFrame(rows, columns=["model", "file", "action", "sha256"])
 
 
-def fetch_command(zoo: str = typer.Argument(..., help="paper-r50 or paper-sat69."),
-                  only: Optional[List[str]] = typer.Option(None, "--only", help="Only these models (repeatable).")
-                  ) -> None:
-    """Download a paper zoo's weights into the cache, checking SHA-256 digests (needs --online)."""
-    df = fetch(zoo, list(only) if only else None)
-    emit(df, OutputFormat.table, title=f"zoo fetch {zoo}")
+__all__ = ["fetch", "status_table"]

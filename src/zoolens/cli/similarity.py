@@ -1,7 +1,4 @@
-"""``zoolens similarity``: the SAT matrix of a set of models (a thin layer over :mod:`zoolens.similarity`).
-
-Register with ``app.command("similarity")(similarity_command)``.
-"""
+"""``zoolens similarity``: the SAT matrix of a set of models (a thin layer over :mod:`zoolens.similarity`)."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from zoolens.errors import ZoolensError
-from zoolens.runtime_cli import address_option, cpus_option, executor_config, executor_option, gpus_option
+from zoolens.cli.runtime import address_option, cpus_option, executor_config, executor_option, gpus_option
 
 
 def similarity_command(

@@ -7,11 +7,11 @@ from typing import Optional
 
 import typer
 
-import_app = typer.Typer(help="Import the papers' published results (or files in their format) as run directories.",
+app = typer.Typer(help="Import the papers' published results (or files in their format) as run directories.",
                          no_args_is_help=True)
 
 
-@import_app.command("criticality")
+@app.command("criticality")
 def import_criticality_command(
     source: str = typer.Argument("published", help="'published' (the shipped, unmodified results of the criticality "
                                                    "paper) or the path of a CSV in the authors' format."),
@@ -36,7 +36,7 @@ def import_criticality_command(
     typer.echo(f"imported criticality run: {path}")
 
 
-@import_app.command("sat")
+@app.command("sat")
 def import_sat_command(
     source: str = typer.Argument("published", help="'published' (the SAT paper's shipped 69 x 69 matrix) or the "
                                                    "path of a square SAT matrix CSV (natural log)."),
@@ -52,4 +52,4 @@ def import_sat_command(
     typer.echo(f"imported SAT run: {path}")
 
 
-__all__ = ["import_app"]
+__all__ = ["app", "import_criticality_command", "import_sat_command"]

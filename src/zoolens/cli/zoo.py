@@ -1,13 +1,12 @@
-"""``zoolens zoo``: list and (re)train the shipped mini zoos.
+"""``zoolens zoo``: list and (re)train the shipped mini zoo; status and fetch of the papers' zoos' weights.
 
-Mounted by :mod:`zoolens.cli` as ``zoolens zoo``; also runnable on its own as
-``python -m zoolens.zoo.cli``. Bad input raises :class:`~zoolens.errors.ZoolensError`,
-which the top-level CLI prints as one line with exit code 2.
+Bad input raises :class:`~zoolens.errors.ZoolensError`, which :func:`zoolens.cli.main`
+prints as one line with exit code 2. ``status`` never touches the network; ``fetch``
+refuses to run without the global ``--online``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -16,7 +15,7 @@ import typer
 from zoolens.errors import ZoolensError
 from zoolens.tables import OutputFormat, emit
 
-app = typer.Typer(help="The shipped mini model zoo (zoo:fmnist-mini/NAME).", no_args_is_help=True)
+app = typer.Typer(help="Model zoos: the shipped mini zoo and the papers' zoos.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -109,20 +108,28 @@ def train_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name."),
                   f"({n_jobs} job(s))")
 
 
-def main() -> None:  # pragma: no cover - standalone entry
-    try:
-        app(standalone_mode=False)
-    except ZoolensError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except Exception as exc:
-        import click
+@app.command("status")
+def status_command(zoo: str = typer.Argument(..., help="paper-r50 or paper-sat69."),
+                   fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json.")) -> None:
+    """List each weight file of a paper zoo: present, missing or wrong (SHA-256), and where it must go."""
+    from zoolens.zoo.paper.weights import status_table
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+    df = status_table(zoo)
+    emit(df, fmt, title=f"zoo:{zoo} weights")
+    if fmt == OutputFormat.table:  # the tally goes to stderr so that the table itself stays the only output
+        counts = df["state"].value_counts().to_dict()
+        typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()), err=True)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+@app.command("fetch")
+def fetch_command(zoo: str = typer.Argument(..., help="paper-r50 or paper-sat69."),
+                  only: Optional[List[str]] = typer.Option(None, "--only", help="Only these models (repeatable).")
+                  ) -> None:
+    """Download a paper zoo's weights into the cache, checking SHA-256 digests (needs --online)."""
+    from zoolens.zoo.paper.weights import fetch
+
+    df = fetch(zoo, list(only) if only else None)
+    emit(df, OutputFormat.table, title=f"zoo fetch {zoo}")
+
+
+__all__ = ["app", "fetch_command", "list_cmd", "status_command", "train_cmd", "zoos_cmd"]

@@ -1,8 +1,7 @@
 """``zoolens run STUDY.toml`` and ``zoolens plan STUDY.toml`` (a thin layer over :mod:`zoolens.runtime`).
 
-Register with ``app.command("run")(run_command)`` and ``app.command("plan")(plan_command)``.
-:func:`executor_options` / :func:`executor_config` are the ``--executor/--address/
---gpus-per-unit/--cpus-per-unit`` options for other commands.
+Also the ``--executor/--address/--gpus-per-unit/--cpus-per-unit`` options that
+``criticality`` and ``similarity`` share (:func:`executor_option` … :func:`executor_config`).
 """
 
 from __future__ import annotations
@@ -11,29 +10,40 @@ from typing import Optional
 
 import typer
 
+from zoolens.errors import ZoolensError
 from zoolens.runtime.executors import ExecutorConfig
 
 
 # ------------------------------------------------------------ executor options
 def executor_option() -> str:
+    """``--executor``: where work units run (a fresh ``typer.Option`` per command that uses it)."""
     return typer.Option("local", "--executor", help="local (in-process) or ray.")
 
 
 def address_option() -> Optional[str]:
+    """``--address``: the Ray cluster to join."""
     return typer.Option(None, "--address", help="Ray cluster address (default: start a local Ray instance).")
 
 
 def gpus_option() -> float:
+    """``--gpus-per-unit``: Ray's GPU reservation per work unit."""
     return typer.Option(0.0, "--gpus-per-unit", help="GPUs Ray reserves per work unit (fractions allowed).")
 
 
 def cpus_option() -> float:
+    """``--cpus-per-unit``: Ray's CPU reservation per work unit."""
     return typer.Option(1.0, "--cpus-per-unit", help="CPUs Ray reserves per work unit.")
 
 
 def executor_config(executor: str = "local", address: Optional[str] = None, gpus_per_unit: float = 0.0,
                     cpus_per_unit: float = 1.0) -> ExecutorConfig:
-    """The :class:`ExecutorConfig` of the four CLI options (validated: bad values exit 2)."""
+    """The :class:`ExecutorConfig` of the four executor options.
+
+    Returns
+    -------
+    ExecutorConfig
+        Validated: a bad value raises :class:`~zoolens.errors.ZoolensError` (one line, exit 2).
+    """
     return ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit,
                           cpus_per_unit=cpus_per_unit).validate()
 
@@ -85,12 +95,10 @@ def plan_command(
     import pandas as pd
     from rich.console import Console
 
+    from zoolens.checks import finite_number
     from zoolens.runtime.plan import human_flops, human_seconds, plan_study
     from zoolens.runtime.spec import load_study, resolve_study
     from zoolens.tables import emit
-
-    from zoolens.checks import finite_number
-    from zoolens.errors import ZoolensError
 
     if not finite_number(throughput, "--throughput") > 0:
         raise ZoolensError(f"--throughput must be positive, got {throughput:g}", "give the attained TFLOP/s, e.g. 50")
@@ -116,7 +124,9 @@ def plan_command(
                         f"estimates assume that rate and {throughput:g} TFLOP/s.")
 
 
-def _override(raw: dict, executor, address, gpus, cpus, out) -> None:
+def _override(raw: dict, executor: Optional[str], address: Optional[str], gpus: Optional[float],
+              cpus: Optional[float], out: Optional[str]) -> None:
+    """Apply the command-line overrides to a study file's raw sections (in place; ``None`` keeps the file's)."""
     ex = raw.setdefault("executor", {})
     for key, val in (("kind", executor), ("address", address), ("gpus_per_unit", gpus), ("cpus_per_unit", cpus)):
         if val is not None:

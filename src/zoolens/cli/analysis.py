@@ -71,28 +71,12 @@ def report_command(
     the same kind (`zoolens import ... published`), it also places your models among the
     published zoo.
     """
-    from zoolens.analysis.run import analyze, run_kind
     from zoolens.report import build_report
+    from zoolens.report.prepare import analyze_for_report
 
-    imported = {run_kind(Path(d)): d for d in run if _is_imported(Path(d))}
-    for d in run:
-        kind = run_kind(Path(d))
-        ref = imported.get(kind) if not _is_imported(Path(d)) else None
-        index = Path(d) / "analysis" / "index.json"
-        placed = index.is_file() and json.loads(index.read_text()).get("summary", {}).get("reference_run")
-        if not index.is_file() or (ref is not None and placed != str(ref)):
-            # A native run next to an imported one of the same kind: place it among the published zoo.
-            analyze(d, against=ref)
+    analyze_for_report(run)
     path = build_report(run, out, title=title)
     typer.echo(str(path))
-
-
-def _is_imported(run: Path) -> bool:
-    man = run / "manifest.json"
-    if not man.is_file():
-        return False
-    runs = json.loads(man.read_text()).get("runs", {})
-    return any(isinstance(v, dict) and v.get("imported") for v in runs.values())
 
 
 def demo_command(
@@ -103,15 +87,15 @@ def demo_command(
     sat_images: int = typer.Option(500, "--sat-images", help="SAT eval images."),
     steps: int = typer.Option(10, "--steps", help="PGD iterations for SAT."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Use only the zoo models that have weights."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Only these zoo models (repeatable; at least "
+                                                                  "one ResNet and two models in all)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """The whole pipeline on the shipped mini zoo (criticality, SAT, analyses, report); prints the report path."""
-    import json
-
     from zoolens.demo import DemoSettings, demo
 
     s = DemoSettings(criticality_images=criticality_images, criticality_seeds=seeds, sat_images=sat_images,
-                     pgd_steps=steps)
+                     pgd_steps=steps, only=list(only) if only else None)
     report = demo(out, s, skip_missing=skip_missing, progress=not quiet, log=typer.echo)
     t = json.loads((Path(out) / "demo_timings.json").read_text())["timings_s"]
     typer.echo(f"demo finished in {t['total_s']:.0f} s")

@@ -1,0 +1,56 @@
+"""Before a report: analyse the runs that need it (``zoolens report`` calls :func:`analyze_for_report`).
+
+A native run given together with an imported run of the same kind (``zoolens import ...
+published``) is analysed against it, so the report places the user's models among the
+published zoo.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+
+def is_imported(run: Path) -> bool:
+    """Whether ``run`` was written by ``zoolens import`` (of either kind) rather than measured.
+
+    Parameters
+    ----------
+    run:
+        A run directory.
+
+    Returns
+    -------
+    bool
+        ``True`` when its ``manifest.json`` marks any of its runs as imported.
+    """
+    man = run / "manifest.json"
+    if not man.is_file():
+        return False
+    runs = json.loads(man.read_text()).get("runs", {})
+    return any(isinstance(v, dict) and v.get("imported") for v in runs.values())
+
+
+def analyze_for_report(runs: Sequence[str | Path]) -> None:
+    """Analyse each run without an analysis, or not yet placed among the imported run given beside it.
+
+    Parameters
+    ----------
+    runs:
+        The run directories of one report. Each native run is placed among the
+        imported run of its kind in ``runs``, if there is one (``analyze(..., against=)``).
+    """
+    from zoolens.analysis.run import analyze, run_kind
+
+    paths = [Path(d) for d in runs]
+    imported = {run_kind(d): d for d in paths if is_imported(d)}
+    for d in paths:
+        ref = imported.get(run_kind(d)) if not is_imported(d) else None
+        index = d / "analysis" / "index.json"
+        placed = index.is_file() and json.loads(index.read_text()).get("summary", {}).get("reference_run")
+        if not index.is_file() or (ref is not None and placed != str(ref)):
+            analyze(d, against=ref)
+
+
+__all__ = ["analyze_for_report", "is_imported"]
