@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from zoolens.models.refs import display_name
-from zoolens.zoo.metadata import META_COLUMNS, zoo_metadata
+from zoolens.zoo.metadata import META_COLUMNS, blank_row, zoo_metadata
 
 
 def _is_set(v) -> bool:
@@ -49,9 +49,7 @@ def model_metadata(refs: Mapping[str, str] | Sequence[str], local: pd.DataFrame 
     zoos: dict[str, pd.DataFrame] = {}
     rows, missing = [], []
     for name, ref in refs.items():
-        row: dict = {c: None for c in META_COLUMNS}
-        row.update(model=name, zoo=None, epsilon=math.nan, adv_eps=math.nan, published_top1=math.nan,
-                   paper_cluster=math.nan)
+        row = {**blank_row(name), "model": name, "zoo": None}
         if ref.startswith("zoo:") and "/" in ref:
             zoo, zname = ref[4:].split("/", 1)
             if zoo not in zoos:

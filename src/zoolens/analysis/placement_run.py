@@ -6,7 +6,6 @@ imported on demand when ``REF`` is ``published`` (into ``$ZOOLENS_CACHE/publishe
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -31,13 +30,12 @@ def resolve_reference(against: str | Path, kind: str) -> Path:
         return ref
     from zoolens.data.cache import cache_root
     from zoolens.published import PUBLISHED_FILES
+    from zoolens.published.imported import imported_info
 
     name = "criticality" if kind == "criticality" else "sat"
     ref = cache_root() / "published" / name
-    man = ref / "manifest.json"
     source = "layer_criticality_results.csv" if name == "criticality" else "SAT_release.csv"
-    fresh = man.is_file() and json.loads(man.read_text()).get("runs", {}).get(kind, {}).get(
-        "source", {}).get("sha256") == PUBLISHED_FILES[source]
+    fresh = imported_info(ref, kind).get("source", {}).get("sha256") == PUBLISHED_FILES[source]
     if not fresh:
         if name == "criticality":
             from zoolens.published.criticality_import import import_criticality

@@ -15,6 +15,7 @@ from zoolens.analysis.meta import model_metadata
 from zoolens.analysis.run import Analysis, fmt_p
 from zoolens.analysis.statistics import correlation
 from zoolens.errors import ZoolensError
+from zoolens.published.imported import is_imported
 
 
 def read_sat(path: Path) -> pd.DataFrame:
@@ -35,14 +36,6 @@ def run_members(path: Path) -> tuple[dict[str, str], dict]:
     if not refs:
         refs = {m: m for m in read_sat(path).index}
     return refs, spec
-
-
-def is_imported(path: Path) -> bool:
-    """Whether a SAT run was imported (``zoolens import sat``) rather than measured: it holds no logits."""
-    man = path / "manifest.json"
-    if not man.is_file():
-        return False
-    return bool(json.loads(man.read_text()).get("runs", {}).get("similarity", {}).get("imported"))
 
 
 def run_models_table(path: Path) -> pd.DataFrame | None:
@@ -79,7 +72,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
 
     sat_full = read_sat(a.run)
     refs, spec = run_members(a.run)
-    imported = is_imported(a.run)
+    imported = is_imported(a.run, "similarity")
     vals = sat_full.to_numpy(dtype=float)
     off = ~np.eye(len(vals), dtype=bool)
     complete = [m for i, m in enumerate(sat_full.index) if np.isfinite(vals[i][off[i]]).all()]
@@ -301,4 +294,4 @@ def _table1(a: Analysis, meta: pd.DataFrame, labels: np.ndarray, res: clustering
     a.finding("sat.table1_ari", *sat_findings.table1_ari(ari, res.k, res.k_source, len(paper), purity))
 
 
-__all__ = ["analyze_sat", "is_imported", "read_sat", "run_members", "run_models_table"]
+__all__ = ["analyze_sat", "read_sat", "run_members", "run_models_table"]

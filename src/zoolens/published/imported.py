@@ -22,22 +22,40 @@ from zoolens.runtime.rundir import package_versions
 from zoolens.tables import current_umask
 
 
+def imported_info(run: str | Path, kind: str | None = None) -> dict[str, Any]:
+    """The manifest entry of an imported run (``runs[kind]``, or of any kind); ``{}`` for a measured run.
+
+    Parameters
+    ----------
+    run:
+        A run directory.
+    kind:
+        ``criticality`` or ``similarity``; None accepts either.
+    """
+    man = Path(run) / "manifest.json"
+    try:
+        runs = json.loads(man.read_text()).get("runs", {}) if man.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    for k, info in runs.items():
+        if (kind is None or k == kind) and isinstance(info, dict) and info.get("imported"):
+            return info
+    return {}
+
+
+def is_imported(run: str | Path, kind: str | None = None) -> bool:
+    """Whether ``run`` was written by ``zoolens import`` rather than measured (see :func:`imported_info`)."""
+    return bool(imported_info(run, kind))
+
+
 def check_out(out: str | Path, kind: str) -> Path:
     """Refuse an ``out`` that exists and is not an imported run of the same ``kind`` (it would be replaced)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ZoolensError(f"--out {out} is a file", "pass a directory path")
-    if out.is_dir() and any(out.iterdir()):
-        man = out / "manifest.json"
-        info = {}
-        if man.is_file():
-            try:
-                info = json.loads(man.read_text()).get("runs", {}).get(kind, {})
-            except (OSError, ValueError):
-                info = {}
-        if not info.get("imported"):
-            raise ZoolensError(f"--out {out} already holds something other than an imported {kind} run",
-                               "pass an empty or new directory")
+    if out.is_dir() and any(out.iterdir()) and not is_imported(out, kind):
+        raise ZoolensError(f"--out {out} already holds something other than an imported {kind} run",
+                           "pass an empty or new directory")
     return out
 
 
@@ -101,4 +119,4 @@ def write_imported_run(out: str | Path, kind: str, tables: dict[str, pd.DataFram
     return out
 
 
-__all__ = ["check_out", "write_imported_run"]
+__all__ = ["check_out", "imported_info", "is_imported", "write_imported_run"]

@@ -11,25 +11,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-
-def is_imported(run: Path) -> bool:
-    """Whether ``run`` was written by ``zoolens import`` (of either kind) rather than measured.
-
-    Parameters
-    ----------
-    run:
-        A run directory.
-
-    Returns
-    -------
-    bool
-        ``True`` when its ``manifest.json`` marks any of its runs as imported.
-    """
-    man = run / "manifest.json"
-    if not man.is_file():
-        return False
-    runs = json.loads(man.read_text()).get("runs", {})
-    return any(isinstance(v, dict) and v.get("imported") for v in runs.values())
+from zoolens.published.imported import is_imported
 
 
 def analyze_for_report(runs: Sequence[str | Path]) -> None:
@@ -53,4 +35,4 @@ def analyze_for_report(runs: Sequence[str | Path]) -> None:
             analyze(d, against=ref)
 
 
-__all__ = ["analyze_for_report", "is_imported"]
+__all__ = ["analyze_for_report"]

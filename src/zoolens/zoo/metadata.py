@@ -27,7 +27,8 @@ META_COLUMNS: tuple[str, ...] = ("family", "category", "method", "norm", "epsilo
                                  "published_top1", "paper_cluster", "published_id", *COMPONENT_COLUMNS)
 
 
-def _blank(name: str) -> dict:
+def blank_row(name: str) -> dict:
+    """A metadata row that knows nothing yet: every column None, the numeric ones NaN."""
     row = {c: None for c in META_COLUMNS}
     row.update(name=name, epsilon=math.nan, adv_eps=math.nan, published_top1=math.nan, paper_cluster=math.nan)
     return row
@@ -40,7 +41,7 @@ def _fmnist_mini() -> pd.DataFrame:
     trained = {r["name"]: r for r in manifest_rows("fmnist-mini")}
     rows = []
     for name, rec in ZOO_RECIPES["fmnist-mini"].items():
-        row = _blank(name)
+        row = blank_row(name)
         row.update(family=rec.family, category=rec.category, method=rec.method, adv_eps=float(rec.adv_eps or 0.0))
         if rec.adv_eps:
             row.update(norm="linf", epsilon=float(rec.adv_eps), epsilon_unit="[0,1] pixels")
@@ -55,7 +56,7 @@ def _paper_r50() -> pd.DataFrame:
 
     rows = []
     for e in r50_entries():
-        row = _blank(e["name"])
+        row = blank_row(e["name"])
         eps = math.nan if e["epsilon"] is None else float(e["epsilon"])
         norm = e["norm"] or None
         # The paper prints L∞ budgets as multiples of 1/255 and L2 budgets as they are.
@@ -72,7 +73,7 @@ def _paper_sat69() -> pd.DataFrame:
 
     rows = []
     for r in sat69_manifest().to_dict("records"):
-        row = _blank(r["name"])
+        row = blank_row(r["name"])
         # Every one of the 69 is its own architecture: its family is itself.
         row.update(family=r["name"], category="sat69", method=r["paper_name"], paper_cluster=int(r["cluster"]),
                    published_id=r["timm_name"], adv_eps=0.0)
@@ -113,4 +114,4 @@ def zoo_metadata(zoo: str) -> pd.DataFrame:
     return _cached(zoo).copy()
 
 
-__all__ = ["COMPONENT_COLUMNS", "META_COLUMNS", "ZOO_METADATA", "known_zoos", "zoo_metadata"]
+__all__ = ["COMPONENT_COLUMNS", "META_COLUMNS", "ZOO_METADATA", "blank_row", "known_zoos", "zoo_metadata"]

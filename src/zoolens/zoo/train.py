@@ -31,6 +31,7 @@ from torch import nn
 
 from zoolens.models.reinit import Reinitializer
 from zoolens.models.wrapper import PreprocessConfig, WrappedModel
+from zoolens.zoo.paper.fetch import sha256_file as file_sha256  # one SHA-256 helper for files
 from zoolens.similarity.attacks import pgd_attack
 from zoolens.zoo.architectures import FAMILIES
 from zoolens.zoo.recipes import Recipe
@@ -275,14 +276,6 @@ def evaluate(model: WrappedModel, x: torch.Tensor, y: torch.Tensor, batch_size: 
         xb = resize_to(x[i:i + batch_size].float().div(255.0), hw)
         correct += int((model(xb).argmax(1) == y[i:i + batch_size]).sum())
     return 100.0 * correct / x.shape[0]
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _train_in_worker(recipe: Recipe, updates, max_steps: int | None) -> TrainResult:
