@@ -28,7 +28,7 @@ import time
 import pandas as pd
 import torch
 
-from zoolens.similarity.attacks import pgd_attack
+from zoolens.attacks import pgd_attack
 from zoolens.zoo import load_zoo_model
 from zoolens.zoo.registry import manifest_rows
 from zoolens.zoo.train import load_split, resize_to
@@ -40,7 +40,7 @@ def margin_pgd(model, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float
                g: torch.Generator) -> torch.Tensor:
     """L∞ PGD on the CW margin loss (Carlini & Wagner 2017, f6), random start.
 
-    Written here rather than added to ``zoolens.similarity.attacks``: it is only a
+    Written here rather than added to ``zoolens.attacks``: it is only a
     diagnostic for this benchmark, and the SAT paper's attack is cross-entropy PGD.
     """
     x_adv = (x + (torch.rand(x.shape, generator=g) * 2 - 1) * eps).clamp(0, 1)

@@ -21,7 +21,7 @@ import time
 import pandas as pd
 import torch
 
-from zoolens.similarity.attacks import pgd_attack
+from zoolens.attacks import pgd_attack
 from zoolens.zoo import load_zoo_model
 from zoolens.zoo.registry import manifest_rows, zoo_dir
 from zoolens.zoo.train import evaluate, load_split, resize_to

@@ -34,7 +34,7 @@ def nan_outputs():
 
 
 def _sleepy(seed: int) -> nn.Module:
-    from tests.test_runtime import _Slow, digits_features
+    from tests.factories import _Slow, digits_features
 
     # a real digits classifier (~90%), so SAT has something to measure; ZOOLENS_TEST_DELAY slows it
     # down in the process a fault test interrupts, and only there

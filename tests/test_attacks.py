@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from zoolens.similarity.attacks import fgsm_attack, pgd_attack
+from zoolens.attacks import fgsm_attack, pgd_attack
 
 
 def _tiny_model() -> nn.Module:

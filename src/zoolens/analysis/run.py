@@ -14,7 +14,7 @@ import pandas as pd
 
 from zoolens.analysis.findings import claim_order, make_finding
 from zoolens.errors import ZoolensError
-from zoolens.tables import write_atomic, write_text_atomic
+from zoolens.io import write_table, write_text_atomic
 
 
 
@@ -36,7 +36,7 @@ class Analysis:
 
     def table(self, name: str, df: pd.DataFrame, title: str, *, index: bool = False) -> pd.DataFrame:
         df = df.reset_index() if index else df
-        write_atomic(df, self.folder / f"{name}.csv")
+        write_table(df, self.folder / f"{name}.csv")
         self.tables.append({"file": f"{name}.csv", "title": title})
         return df
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from zoolens.tables import OutputFormat, emit
+from zoolens.cli.render import OutputFormat, emit
 
 app = typer.Typer(help="Evaluation data sets.", no_args_is_help=True)
 

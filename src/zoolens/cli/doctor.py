@@ -15,7 +15,7 @@ def doctor_command(
 ) -> None:
     """Check the environment: versions, data, image cache and weights checksums, free disk space."""
     from zoolens.doctor import diagnose
-    from zoolens.tables import emit
+    from zoolens.cli.render import emit
 
     if fmt not in ("table", "csv", "json"):
         raise ZoolensError(f"unknown --format {fmt!r}", "use table, csv or json")

@@ -98,7 +98,7 @@ def plan_command(
     from zoolens.checks import finite_number
     from zoolens.runtime.plan import human_flops, human_seconds, plan_study
     from zoolens.runtime.spec import load_study, resolve_study
-    from zoolens.tables import emit
+    from zoolens.cli.render import emit
 
     if not finite_number(throughput, "--throughput") > 0:
         raise ZoolensError(f"--throughput must be positive, got {throughput:g}", "give the attained TFLOP/s, e.g. 50")

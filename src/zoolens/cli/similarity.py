@@ -41,7 +41,7 @@ def similarity_command(
 ) -> None:
     """SAT (Eq. 1 of the SAT paper): attack each model once, evaluate every pair, write tables to --out."""
     from zoolens.similarity.run import add_model, build_attack, run_sat
-    from zoolens.tables import emit
+    from zoolens.cli.render import emit
 
     progress = not quiet
     if add is not None or to is not None:

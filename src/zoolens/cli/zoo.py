@@ -13,7 +13,7 @@ from typing import List, Optional
 import typer
 
 from zoolens.errors import ZoolensError
-from zoolens.tables import OutputFormat, emit
+from zoolens.cli.render import OutputFormat, emit
 
 app = typer.Typer(help="Model zoos: the shipped mini zoo and the papers' zoos.", no_args_is_help=True)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoolens.tables import atomic_path, write_text_atomic
+from zoolens.io import atomic_path, write_text_atomic
 
 # (key, mtime_ns, size) of entries whose checksum this process has verified: hash once per process
 _VERIFIED: set[tuple[str, int, int]] = set()

@@ -19,7 +19,7 @@ import pandas as pd
 from zoolens.errors import ZoolensError
 from zoolens.published import sha256_file
 from zoolens.runtime.rundir import package_versions
-from zoolens.tables import current_umask
+from zoolens.io import current_umask
 
 
 def imported_info(run: str | Path, kind: str | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pandas as pd
 
 from zoolens.errors import ZoolensError
-from zoolens.tables import write_atomic, write_text_atomic
+from zoolens.io import write_table, write_text_atomic
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -136,7 +136,7 @@ class RunDir:
     def write_part(self, part_kind: str, unit_id: str, df: pd.DataFrame) -> None:
         df = df.copy()
         df.attrs = {}
-        write_atomic(df, self.part_path(part_kind, unit_id))
+        write_table(df, self.part_path(part_kind, unit_id))
 
     def read_part(self, part_kind: str, unit_id: str) -> pd.DataFrame:
         return pd.read_parquet(self.part_path(part_kind, unit_id))
@@ -158,9 +158,9 @@ class RunDir:
     def write_table(self, name: str, df: pd.DataFrame, *, csv: bool = True, parquet: bool = True) -> None:
         """Write ``name.parquet`` (and a ``name.csv`` copy) atomically."""
         if parquet:
-            write_atomic(df, self._track(self.path / f"{name}.parquet"))
+            write_table(df, self._track(self.path / f"{name}.parquet"))
         if csv:
-            write_atomic(df, self._track(self.path / f"{name}.csv"))
+            write_table(df, self._track(self.path / f"{name}.csv"))
 
     def write_manifest(self, extra: dict[str, Any]) -> None:
         """``manifest.json``: spec, package versions, and what the caller adds (data fingerprint, seeds)."""
@@ -172,7 +172,7 @@ class RunDir:
 
     def write_file(self, name: str, writer) -> Path:
         """Write ``name`` in the run directory atomically via ``writer(tmp_path)`` (tracked by :meth:`publishing`)."""
-        from zoolens.tables import atomic_path
+        from zoolens.io import atomic_path
 
         path = self._track(self.path / name)
         with atomic_path(path) as tmp:

@@ -4,7 +4,7 @@
 that keys the adversarial cache); :func:`run_attack` runs it on a
 :class:`~zoolens.models.wrapper.WrappedModel` (which normalizes inside, so no attack
 ever sees normalized tensors). ``pgd`` and ``fgsm`` are our own
-(:mod:`zoolens.similarity.attacks`); ``mifgsm`` and ``vmifgsm`` come from torchattack
+(:mod:`zoolens.attacks`); ``mifgsm`` and ``vmifgsm`` come from torchattack
 1.7.2, called with ``normalize=None`` for the same reason.
 
 The SAT paper (Sec. 3) uses untargeted L∞ PGD, 50 iterations, ε = 8/255 and a
@@ -26,7 +26,7 @@ from torch import nn
 
 from zoolens.errors import ZoolensError
 from zoolens.inference import frozen
-from zoolens.similarity.attacks import fgsm_attack, pgd_attack
+from zoolens.attacks import fgsm_attack, pgd_attack
 
 ATTACKS = ("pgd", "fgsm", "mifgsm", "vmifgsm")
 PRECISIONS = ("uint8", "fp32")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from zoolens.runtime.rundir import unit_filename
-from zoolens.tables import atomic_path
+from zoolens.io import atomic_path
 
 
 def adv_path(run_path: str | os.PathLike, model: str, attack_key: str, data_fingerprint: str) -> Path:

@@ -32,7 +32,7 @@ from torch import nn
 from zoolens.models.reinit import Reinitializer
 from zoolens.models.wrapper import PreprocessConfig, WrappedModel
 from zoolens.zoo.paper.fetch import sha256_file as file_sha256  # one SHA-256 helper for files
-from zoolens.similarity.attacks import pgd_attack
+from zoolens.attacks import pgd_attack
 from zoolens.zoo.architectures import FAMILIES
 from zoolens.zoo.recipes import Recipe
 
@@ -292,7 +292,7 @@ def _train_parallel(recipes: Sequence[Recipe], jobs: int,
     """Train ``recipes`` in ``jobs`` spawned processes; yield (recipe, result) as each finishes.
 
     Each worker trains with the recipe's own fixed thread count, so a model's weights
-    are bitwise the same as in a sequential run (``tests/test_zoo_train.py``). Spawn, not
+    are bitwise the same as in a sequential run (``tests/zoo/test_train.py``). Spawn, not
     fork: forking a process whose OpenMP pool is running can deadlock the child.
     """
     import multiprocessing as mp

@@ -5,7 +5,7 @@ authors of each training method. Their files come in a handful of layouts; every
 function here turns one layout into the plain ``resnet50`` state dict (``conv1.*``,
 ``bn1.*``, ``layerS.B.{conv,bn}{1,2,3}.*``, ``layerS.0.downsample.{0,1}.*``, ``fc.*``),
 which torchvision and timm share. Functions are pure (dict in, dict out) so each is
-tested on a synthetic state dict of the right shapes (tests/test_paper_zoo_remap.py).
+tested on a synthetic state dict of the right shapes (tests/zoo/paper/test_remap.py).
 
 Signature: ``remap(primary, head=None) -> dict`` where ``primary`` is the flat state
 dict read from the first expected file and ``head`` the one from the second (linear

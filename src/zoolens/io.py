@@ -1,47 +1,18 @@
-"""Rendering DataFrames for the CLI (``--format table|csv|json``) and atomic table writes."""
+"""Atomic file writes: every table, manifest and cache entry goes through here.
+
+Written by hand because the standard library has no atomic replace-with-fsync helper
+and the well-kept packages that do (``atomicwrites``) are archived.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
-
-
-class OutputFormat(str, enum.Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-def emit(df: pd.DataFrame, fmt: OutputFormat | str = "table", *, title: str | None = None) -> None:
-    """Print ``df`` to stdout as a rich table, CSV or JSON records."""
-    fmt = OutputFormat(fmt)
-    if fmt is OutputFormat.csv:
-        sys.stdout.write(df.to_csv(index=False))
-    elif fmt is OutputFormat.json:
-        sys.stdout.write(df.to_json(orient="records", indent=1) + "\n")
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title)
-        for col in df.columns:
-            table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
-        for row in df.itertuples(index=False):
-            table.add_row(*[_fmt(v) for v in row])
-        Console().print(table)
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
 
 
 def current_umask() -> int:
@@ -74,10 +45,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~current_umask())
+        _fsync(tmp)  # the data reaches the disk before the name does: a power cut leaves old or new
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write ``data`` (text or bytes) to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
@@ -86,7 +72,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
-def write_atomic(df: pd.DataFrame, path: str | os.PathLike, **csv_kwargs) -> None:
+def write_table(df: pd.DataFrame, path: str | os.PathLike, **csv_kwargs) -> None:
     """Write a table as Parquet (``.parquet``) or CSV, via a temp file and rename."""
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -94,3 +80,6 @@ def write_atomic(df: pd.DataFrame, path: str | os.PathLike, **csv_kwargs) -> Non
             df.to_parquet(tmp, index=False)
         else:
             df.to_csv(tmp, **{"index": False, **csv_kwargs})
+
+
+__all__ = ["atomic_path", "atomic_write", "current_umask", "write_table", "write_text_atomic"]

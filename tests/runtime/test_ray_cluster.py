@@ -28,7 +28,7 @@ pytest.importorskip("ray")
 
 from zoolens.cli import main  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 MODELS = ["py:tests.faulty:sleepy_a", "py:tests.faulty:sleepy_b"]
 pytestmark = pytest.mark.ray

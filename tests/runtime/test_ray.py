@@ -66,8 +66,8 @@ def test_ray_sat_equals_local(local_ray, tmp_path):
     if zoo:
         refs, data, n = zoo, "fashion-mnist", 24
     else:
-        refs, data, n = (["py:tests.test_runtime:digits_linear", "py:tests.test_runtime:digits_features",
-                          "py:tests.test_runtime:digits_features2"], "digits", 60)
+        refs, data, n = (["py:tests.factories:digits_linear", "py:tests.factories:digits_features",
+                          "py:tests.factories:digits_features2"], "digits", 60)
     kw = dict(data=data, n_images=n, attack=AttackConfig("pgd", steps=3, seed=1), batch_size=64, n_resamples=50)
     local = run_sat(refs, out=tmp_path / "local", **kw)
     remote = run_sat(refs, out=tmp_path / "ray", executor=RAY, **kw)
@@ -97,7 +97,7 @@ def ok_unit(payload: dict, run: RunDir, context: dict) -> dict:
 
 
 def _unit(uid: str, fn: str, tmp_path: Path, **kw) -> WorkUnit:
-    return WorkUnit(uid, f"tests.test_runtime_ray:{fn}", {"id": uid, "marker": str(tmp_path / f"{uid}.n"), **kw},
+    return WorkUnit(uid, f"tests.runtime.test_ray:{fn}", {"id": uid, "marker": str(tmp_path / f"{uid}.n"), **kw},
                     (("demo", uid),))
 
 

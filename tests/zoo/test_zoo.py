@@ -1,6 +1,6 @@
 """The shipped ``fmnist-mini`` zoo: manifest, weights integrity, loading, re-initialization, reproducibility.
 
-Reproducibility is checked bitwise in two ways: ``tests/test_zoo_train.py`` retrains
+Reproducibility is checked bitwise in two ways: ``tests/zoo/test_train.py`` retrains
 the cheapest model in full and compares the weights file's SHA-256 with the
 manifest; here the first ``probe_steps`` optimizer steps of six more recipes
 (learning-rate schedule, data order, augmentation, mixup, PGD adversarial crafting

@@ -269,7 +269,7 @@ def test_a_sat_member_that_never_loaded_is_forgotten_after_the_fix(tmp_path, mon
     marker.write_text("1")
     monkeypatch.setenv("ZOOLENS_TEST_BROKEN_MARKER", str(marker))
     # a reference that passes the cheap checks but fails to load (here: a factory that raises)
-    bad = ["similarity", "-m", TINY, "-m", "py:tests.test_runtime:broken", "--data", "digits", "-n", "16",
+    bad = ["similarity", "-m", TINY, "-m", "py:tests.factories:broken", "--data", "digits", "-n", "16",
            "--steps", "1", "-q", "--out", str(out)]
     assert main(bad) == 2
     assert "broken" in capsys.readouterr().err
@@ -334,14 +334,14 @@ def test_flipped_bits_in_the_image_cache_are_detected_and_rebuilt(tmp_path):
 
 
 def test_tables_follow_the_umask(tmp_path):
-    from zoolens.tables import write_atomic, write_text_atomic
+    from zoolens.io import write_table, write_text_atomic
 
     old = os.umask(0o022)
     try:
-        write_atomic(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
         write_text_atomic(tmp_path / "m.json", "{}")
         os.umask(0o027)
-        write_atomic(pd.DataFrame({"a": [1]}), tmp_path / "u.parquet")
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "u.parquet")
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "t.csv").stat().st_mode) == 0o644

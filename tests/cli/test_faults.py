@@ -23,7 +23,7 @@ import pytest
 
 from zoolens.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import ROOT
 MODELS = ["py:tests.faulty:sleepy_a", "py:tests.faulty:sleepy_b"]
 DATA = ["--data", "digits", "-n", "16"]
 
@@ -134,11 +134,11 @@ class DiskFull:
     def install(self, monkeypatch) -> None:
         import zoolens.data.cache as dcache
         import zoolens.similarity.cache as acache
-        import zoolens.tables as tables
+        import zoolens.io as zio
 
-        real = tables.atomic_path
+        real = zio.atomic_path
         wrapped = self.wrap(real)
-        for mod in (tables, dcache, acache):
+        for mod in (zio, dcache, acache):
             monkeypatch.setattr(mod, "atomic_path", wrapped)
 
 

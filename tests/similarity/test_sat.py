@@ -2,7 +2,7 @@
 
 Models: two 1×8×8 MLPs (different seeds) and a 3×12×12 CNN (mixed resolution and
 channels). Attacks are short PGD runs; the mechanics, not the attack strength, are
-under test here (see test_sat_zoo.py for the mini-zoo checks).
+under test here (see similarity/test_sat_zoo.py for the mini-zoo checks).
 """
 
 from __future__ import annotations

@@ -22,100 +22,13 @@ from zoolens.errors import ZoolensError
 from zoolens.runtime import RunDir
 from zoolens.runtime.units import UnitsFailed, read_unit_log
 
-ROOT = Path(__file__).resolve().parents[1]
-BROKEN_MARKER = "ZOOLENS_TEST_BROKEN_MARKER"
-CFG = {"input_size": (1, 8, 8), "crop_pct": 1.0, "mean": (0.5,), "std": (0.5,)}
+from tests.factories import BROKEN_MARKER
 
-
-# ------------------------------------------------------------ py: test models
-class _Slow(nn.Module):
-    """A tiny model whose forward sleeps, so a run lasts long enough to be killed mid-way."""
-
-    def __init__(self, inner: nn.Module, delay: float):
-        super().__init__()
-        self.inner, self.delay = inner, delay
-
-    def forward(self, x):
-        time.sleep(self.delay)
-        return self.inner(x)
-
-
-def _tiny(seed: int) -> nn.Module:
-    from tests.test_criticality import _tiny_model
-
-    return _tiny_model(seed).net
-
-
-def slow_a():
-    m = _Slow(_tiny(3), 0.4)
-    m.pretrained_cfg = CFG
-    return m
-
-
-def slow_b():
-    m = _Slow(_tiny(4), 0.4)
-    m.pretrained_cfg = CFG
-    return m
-
-
-def broken():
-    """Stands for a corrupt checkpoint while the marker file named by $ZOOLENS_TEST_BROKEN_MARKER exists."""
-    marker = os.environ.get(BROKEN_MARKER)
-    if marker and os.path.exists(marker):
-        raise ZoolensError("checkpoint /weights/broken.pth is corrupt", "re-download it")
-    m = _tiny(5)
-    m.pretrained_cfg = CFG
-    return m
-
-
-def _digits_xy():
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    return (d.data / 16.0 - 0.5) / 0.5, d.target
-
-
-def _lstsq_head(feats: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # float64 closed form: the same weights in every process (driver or Ray worker, any thread count)
-    a = np.hstack([feats, np.ones((len(feats), 1))])
-    w, *_ = np.linalg.lstsq(a, np.eye(10)[y] * 10.0, rcond=None)
-    return w[:-1].T, w[-1]
-
-
-def digits_linear():
-    """A deterministic linear digits classifier (least squares; ~90% accuracy)."""
-    x, y = _digits_xy()
-    w, b = _lstsq_head(x, y)
-    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
-    with torch.no_grad():
-        net[1].weight.copy_(torch.from_numpy(w).float())
-        net[1].bias.copy_(torch.from_numpy(b).float())
-    net.pretrained_cfg = CFG
-    return net.eval()
-
-
-def digits_features(seed: int = 7):
-    """Random ReLU features + least-squares head: a second, different digits classifier."""
-    x, y = _digits_xy()
-    g = np.random.default_rng(seed)
-    w1 = g.normal(0, 1 / 8, (48, 64))
-    h = np.maximum(x @ w1.T, 0)
-    w2, b2 = _lstsq_head(h, y)
-    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 48, bias=False), nn.ReLU(), nn.Linear(48, 10))
-    with torch.no_grad():
-        net[1].weight.copy_(torch.from_numpy(w1).float())
-        net[3].weight.copy_(torch.from_numpy(w2).float())
-        net[3].bias.copy_(torch.from_numpy(b2).float())
-    net.pretrained_cfg = CFG
-    return net.eval()
-
-
-def digits_features2():
-    return digits_features(11)
+from tests.paths import ROOT
 
 
 # -------------------------------------------------------------------- tests
-KILL_REFS = ["py:tests.test_criticality:tiny_a", "py:tests.test_runtime:slow_a", "py:tests.test_runtime:slow_b"]
+KILL_REFS = ["py:tests.factories:tiny_a", "py:tests.factories:slow_a", "py:tests.factories:slow_b"]
 KILL_KW = dict(data="digits", n_images=32, seeds=1, randomize="zero", engine="naive", batch_size=32,
                layers_per_unit=1)
 
@@ -158,7 +71,7 @@ def test_kill_9_of_the_driver_then_rerun_runs_only_missing_units(tmp_path):
 
 def test_layer_slices_equal_whole_model_units(tmp_path):
     kw = dict(data="digits", n_images=40, seeds=2, randomize="init")
-    refs = ["py:tests.test_criticality:tiny_a", "py:tests.test_criticality:tiny_b"]
+    refs = ["py:tests.factories:tiny_a", "py:tests.factories:tiny_b"]
     whole = criticality(refs, out=tmp_path / "whole", **kw)
     sliced = criticality(refs, out=tmp_path / "sliced", layers_per_unit=1, **kw)
     pd.testing.assert_frame_equal(whole, sliced)
@@ -169,21 +82,21 @@ def test_failing_unit_is_reported_others_complete_and_rerun_retries_only_it(tmp_
     marker = tmp_path / "broken"
     marker.touch()
     monkeypatch.setenv(BROKEN_MARKER, str(marker))
-    refs = ["py:tests.test_criticality:tiny_a", "py:tests.test_runtime:broken", "py:tests.test_criticality:tiny_b"]
+    refs = ["py:tests.factories:tiny_a", "py:tests.factories:broken", "py:tests.factories:tiny_b"]
     kw = dict(data="digits", n_images=30, seeds=1, out=tmp_path / "run")
     with pytest.raises(UnitsFailed) as info:
         criticality(refs, **kw)
     err = info.value
-    assert list(err.failures) == ["criticality:py:tests.test_runtime:broken"]
+    assert list(err.failures) == ["criticality:py:tests.factories:broken"]
     assert "corrupt" in str(err) and "\n" not in str(err) and err.exit_code == 2
     log = read_unit_log(tmp_path / "run")
     assert sorted((r["unit"], r["ok"]) for r in log) == sorted(
-        [("criticality:py:tests.test_criticality:tiny_a", True), ("criticality:py:tests.test_criticality:tiny_b", True),
-         ("criticality:py:tests.test_runtime:broken", False)])
+        [("criticality:py:tests.factories:tiny_a", True), ("criticality:py:tests.factories:tiny_b", True),
+         ("criticality:py:tests.factories:broken", False)])
     assert not (tmp_path / "run" / "criticality.parquet").exists()
     marker.unlink()
     table = criticality(refs, **kw)
-    assert _executed(tmp_path / "run") == ["criticality:py:tests.test_runtime:broken"]
+    assert _executed(tmp_path / "run") == ["criticality:py:tests.factories:broken"]
     assert list(table["model"].unique()) == [r for r in refs]
 
 
@@ -195,8 +108,8 @@ def test_second_concurrent_run_is_refused(tmp_path):
     holder = RunDir(tmp_path, asdict(CriticalitySettings(data="digits", n_images=20, seeds=[0])), kind="criticality")
     with holder.open():
         with pytest.raises(ZoolensError, match="another zoolens run is writing to"):
-            criticality("py:tests.test_criticality:tiny_a", data="digits", n_images=20, seeds=1, out=tmp_path)
-    criticality("py:tests.test_criticality:tiny_a", data="digits", n_images=20, seeds=1, out=tmp_path)
+            criticality("py:tests.factories:tiny_a", data="digits", n_images=20, seeds=1, out=tmp_path)
+    criticality("py:tests.factories:tiny_a", data="digits", n_images=20, seeds=1, out=tmp_path)
 
 
 STUDY = """
@@ -205,7 +118,7 @@ name = "tiny"
 out = "{out}"
 
 [models]
-refs = ["py:tests.test_runtime:digits_linear", "py:tests.test_runtime:digits_features"]
+refs = ["py:tests.factories:digits_linear", "py:tests.factories:digits_features"]
 
 [data]
 source = "digits"
@@ -230,7 +143,7 @@ def test_run_study_file_equals_api_calls_and_records_resolved_spec(tmp_path):
     study.write_text(STUDY.format(out=tmp_path / "out"))
     res = CliRunner().invoke(app, ["run", str(study), "--quiet"])
     assert res.exit_code == 0, res.output + repr(res.exception)
-    refs = ["py:tests.test_runtime:digits_linear", "py:tests.test_runtime:digits_features"]
+    refs = ["py:tests.factories:digits_linear", "py:tests.factories:digits_features"]
     crit = criticality(refs, data="digits", n_images=40, seeds=2, out=tmp_path / "api_crit")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "criticality" / "criticality.parquet"), crit)
     sat = run_sat(refs, data="digits", n_images=40, attack=AttackConfig("pgd", steps=2), batch_size=64,
@@ -256,7 +169,7 @@ def test_plan_counts_flops_from_the_architecture(tmp_path):
     from zoolens.runtime.plan import arch_info, plan_study
     from zoolens.runtime.spec import load_study, resolve_study
 
-    info = arch_info("py:tests.test_criticality:tiny_a")
+    info = arch_info("py:tests.factories:tiny_a")
     # conv 1→4, 3×3 on 8×8: 2·4·9·64 FLOPs; fc 256→10: 2·256·10 (BatchNorm/ReLU are not counted)
     assert info.forward_flops == 2 * 4 * 9 * 64 + 2 * 256 * 10
     assert info.layer_names == ["conv", "fc"] and info.suffix_flops == [info.forward_flops, 2 * 256 * 10]
@@ -265,12 +178,12 @@ def test_plan_counts_flops_from_the_architecture(tmp_path):
 
     study = tmp_path / "s.toml"
     study.write_text(STUDY.format(out=tmp_path / "o").replace(
-        'refs = ["py:tests.test_runtime:digits_linear", "py:tests.test_runtime:digits_features"]',
-        'refs = ["py:tests.test_criticality:tiny_a", "timm:resnet50@/nowhere.pth"]'))
+        'refs = ["py:tests.factories:digits_linear", "py:tests.factories:digits_features"]',
+        'refs = ["py:tests.factories:tiny_a", "timm:resnet50@/nowhere.pth"]'))
     plan = plan_study(resolve_study(load_study(study)), throughput_tflops=10.0,
                       device_flops={"device": "cpu", "conv": 1e10, "matmul": 1e10})
     by = {u.unit: u for u in plan.units}
-    u = by["criticality:py:tests.test_criticality:tiny_a"]
+    u = by["criticality:py:tests.factories:tiny_a"]
     assert u.forward_passes == 40 * (1 + 2 * 2) and u.flops == u.forward_passes * info.forward_flops
     assert u.flops_fast == 40 * (info.forward_flops + 2 * sum(info.suffix_flops))
     a = by["sat:attack:timm:resnet50@/nowhere.pth"]

@@ -13,8 +13,7 @@ from zoolens.zoo.paper.r50 import r50_entries
 from zoolens.zoo.paper.remap import REMAPS
 from zoolens.zoo.paper.sat69 import COMPONENT_COLUMNS, PINNED_OVER_DEFAULT, RENAMES, registry_report
 
-# The papers' tables live in shared/ beside the checkout (CI clones put it there too).
-SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "data", Path("/work/shared/data")) if p.is_dir()), Path("/work/shared/data"))
+from tests.paths import SHARED
 
 
 def test_r50_manifest_has_the_50_models_with_required_fields():

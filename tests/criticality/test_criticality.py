@@ -17,6 +17,8 @@ from zoolens.models import discover_layers, load_model
 from zoolens.models.reinit import Reinitializer
 from zoolens.models.wrapper import PreprocessConfig, WrappedModel
 
+from tests.factories import tiny_model
+
 METRICS = ["cosine_distance", "top1_agreement", "accuracy", "l1", "l2", "nonfinite"]
 
 
@@ -76,27 +78,6 @@ def test_fast_equals_naive_on_mini_zoo_families(name):
     assert fast["accuracy"].notna().all() and (fast["cosine_distance"] > 1e-4).any()
 
 
-class _Tiny(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3, padding=1)
-        self.bn = nn.BatchNorm2d(4)
-        self.fc = nn.Linear(4 * 8 * 8, 10)
-
-    def forward(self, x):
-        return self.fc(torch.relu(self.bn(self.conv(x))).flatten(1))
-
-
-def _tiny_model(seed=0) -> WrappedModel:
-    torch.manual_seed(seed)
-    net = _Tiny().eval()
-    with torch.no_grad():
-        net.bn.running_mean.uniform_(-0.1, 0.1)
-        net.bn.running_var.uniform_(0.5, 1.5)
-    return WrappedModel(net, name="tiny", num_classes=10, reinitializer=Reinitializer(_Tiny),
-                        preprocess=PreprocessConfig(input_size=(1, 8, 8), crop_pct=1.0, mean=(0.5,), std=(0.5,)))
-
-
 def _run_one(model, **kw):
     from zoolens.criticality.run import CriticalitySettings, criticality_one_model
 
@@ -108,7 +89,7 @@ def test_zero_strategy_matches_a_hand_written_loop():
     from zoolens.criticality.run import CriticalitySettings, criticality_one_model
     from zoolens.data import load_data
 
-    model = _tiny_model()
+    model = tiny_model()
     for engine in ("naive", "fast"):
         rows, summary = criticality_one_model(model, CriticalitySettings(data="digits", n_images=200, randomize="zero"),
                                               engine=engine)
@@ -138,7 +119,7 @@ def test_zero_strategy_matches_a_hand_written_loop():
 def test_init_strategy_redraws_from_the_architecture_and_leaves_the_model_intact():
     from zoolens.criticality.run import CriticalitySettings, criticality_one_model
 
-    model = _tiny_model()
+    model = tiny_model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rows, _ = criticality_one_model(model, CriticalitySettings(data="digits", n_images=100, seeds=[0, 1]))
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
@@ -153,7 +134,7 @@ def test_nonfinite_outputs_are_counted_and_excluded(tmp_path):
 
     from zoolens.criticality.run import CriticalitySettings, criticality_one_model
 
-    model = _tiny_model()
+    model = tiny_model()
     huge = {k: v.clone() for k, v in model.net.state_dict().items()}
     huge["fc.weight"] = torch.full_like(huge["fc.weight"], 3e38)  # overflows to inf/nan for most images
     save_file(huge, str(tmp_path / "huge.safetensors"))
@@ -184,7 +165,7 @@ def test_resume_after_interruption_gives_identical_tables(tmp_path, monkeypatch)
     import zoolens.criticality.run as run_mod
 
     kw = dict(data="digits", n_images=60, seeds=2, randomize="init")
-    refs = ["py:tests.test_criticality:tiny_a", "py:tests.test_criticality:tiny_b"]
+    refs = ["py:tests.factories:tiny_a", "py:tests.factories:tiny_b"]
     full = criticality(refs, out=tmp_path / "full", **kw)
     calls = {"n": 0}
     original = run_mod.criticality_one_model
@@ -215,23 +196,9 @@ def test_resume_after_interruption_gives_identical_tables(tmp_path, monkeypatch)
 def test_rundir_refuses_other_settings(tmp_path):
     from zoolens.errors import ZoolensError
 
-    criticality("py:tests.test_criticality:tiny_a", data="digits", n_images=20, seeds=1, out=tmp_path)
+    criticality("py:tests.factories:tiny_a", data="digits", n_images=20, seeds=1, out=tmp_path)
     with pytest.raises(ZoolensError, match="other settings"):
-        criticality("py:tests.test_criticality:tiny_a", data="digits", n_images=30, seeds=1, out=tmp_path)
-
-
-def tiny_a():
-    m = _tiny_model(1).net
-    m.pretrained_cfg = {"input_size": (1, 8, 8), "crop_pct": 1.0, "mean": (0.5,), "std": (0.5,)}
-    m.zoolens_builder = _Tiny
-    return m
-
-
-def tiny_b():
-    m = _tiny_model(2).net
-    m.pretrained_cfg = {"input_size": (1, 8, 8), "crop_pct": 1.0, "mean": (0.5,), "std": (0.5,)}
-    m.zoolens_builder = _Tiny
-    return m
+        criticality("py:tests.factories:tiny_a", data="digits", n_images=30, seeds=1, out=tmp_path)
 
 
 def test_summary_mean_sem_and_roles():

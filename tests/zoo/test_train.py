@@ -22,7 +22,7 @@ def test_full_retrain_reproduces_shipped_weights(tmp_path) -> None:
     """`zoolens zoo train --only NAME` from scratch: same weights file (SHA-256) and accuracy as shipped.
 
     The cheapest model (by recorded training time) keeps the suite fast; every recipe
-    runs the same training code, and the first steps of the others are checked in test_zoo.py.
+    runs the same training code, and the first steps of the others are checked in zoo/test_zoo.py.
     """
     from typer.testing import CliRunner
 

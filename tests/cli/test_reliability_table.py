@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
+from tests.paths import ROOT
+
+DOC = ROOT / "docs" / "reliability.md"
 ROW = re.compile(r"^\| (\d+) \| (.+) \| (.+) \| `([\w/]+\.py)::(\w+)(?:\[(.+)\])?` \|$")
 
 
