@@ -77,14 +77,14 @@ def test_seeds_parse_to_distinct_valid_seeds_or_fail_in_one_line(text):
                  st.integers(-1000, 1000).map(lambda e: f"1e{e}")))
 def test_fractions_are_finite_numbers_or_fail_in_one_line(text):
     from zoolens.similarity.attack_registry import parse_fraction
-    from zoolens.similarity.run import build_attack
+    from zoolens.similarity.config import SatConfig
 
     value = _one_line_error(parse_fraction, text, what="--eps")
     if value is not None:
         assert math.isfinite(value)
-    cfg = _one_line_error(build_attack, "pgd", eps=text, alpha="2/255", steps=1)
+    cfg = _one_line_error(SatConfig, attack="pgd", eps=text, alpha="2/255", steps=1)
     if cfg is not None:
-        assert 0 <= cfg[0].eps and math.isfinite(cfg[0].eps)
+        assert 0 <= cfg.eps and math.isfinite(cfg.eps) and cfg.attack_config().eps == cfg.eps
 
 
 # -------------------------------------------------------------------- --layers

@@ -80,7 +80,6 @@ def demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, *,
     from zoolens.analysis.run import analyze
     from zoolens.criticality import criticality
     from zoolens.report import build_report
-    from zoolens.similarity.attack_registry import AttackConfig
     from zoolens.similarity.run import run_sat
     from zoolens.zoo.registry import recipe_for
 
@@ -110,9 +109,8 @@ def demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, *,
 
     t0 = time.perf_counter()
     log(f"[2/4] SAT between {len(trained)} models → {out / 'similarity'}")
-    attack = AttackConfig("pgd", eps=s.eps, alpha=s.alpha, steps=s.pgd_steps)
-    run_sat([f"zoo:{ZOO}/{n}" for n in trained], data=s.data, n_images=s.sat_images, attack=attack,
-            out=out / "similarity", progress=progress)
+    run_sat([f"zoo:{ZOO}/{n}" for n in trained], data=s.data, n_images=s.sat_images, attack="pgd", eps=s.eps,
+            alpha=s.alpha, steps=s.pgd_steps, out=out / "similarity", progress=progress)
     timings["sat_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -166,7 +166,7 @@ BAD_INPUT = [
     ("study-eps-text", lambda t, f: ["run", study(t, similarity={"eps": "abc"})], "eps"),
     ("study-unknown-key", lambda t, f: ["run", study(t, criticality={"seed": 3})], "unknown key"),
     ("study-section-not-table", lambda t, f: ["run", raw_study(t, "models = 5\n[criticality]\n")], "must be a table"),
-    ("study-executor", lambda t, f: ["run", study(t), "--executor", "slurm"], "unknown executor"),
+    ("study-executor", lambda t, f: ["run", study(t), "--executor", "slurm"], "unknown [executor] kind"),
     ("study-missing-weights", lambda t, f: ["run", study(t, models={"refs": ["timm:resnet18@/nope/r18.pth"]})],
      "/nope/r18.pth does not exist"),
     ("plan-throughput-zero", lambda t, f: ["plan", study(t), "--throughput", "0"], "--throughput"),
@@ -218,7 +218,7 @@ def test_nan_in_the_unmodified_model_is_an_error_not_a_number(tmp_path, capsys):
 
 
 def test_layers_without_a_valid_measurement_are_unmeasured_not_certain():
-    from zoolens.criticality.run import summarize
+    from zoolens.criticality import summarize
 
     rows = pd.DataFrame({"model": "m", "layer": ["a"] * 3 + ["b"] * 3 + ["c"], "label": ["a"] * 3 + ["b"] * 3 + ["c"],
                          "layer_index": [0] * 3 + [1] * 3 + [2], "module_type": "Linear", "n_params": 9,

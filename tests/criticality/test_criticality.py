@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -55,14 +56,15 @@ def _timm_small(name: str, size: int, **kw) -> WrappedModel:
     pytest.param("convnext_atto", 64, {}, marks=pytest.mark.slow),
     pytest.param("efficientnet_b0", 32, {}, marks=pytest.mark.slow)])
 def test_fast_equals_naive_on_timm_models(name, size, kw):
-    from zoolens.criticality.run import CriticalitySettings, criticality_one_model
+    from zoolens.criticality.config import CriticalityConfig
+    from zoolens.criticality.one_model import criticality_one_model
 
     model = _timm_small(name, size, **kw)
-    settings = CriticalitySettings(data="digits", n_images=6, seeds=[0, 1])
-    naive, _ = criticality_one_model(model, settings, engine="naive", batch_size=6)
+    settings = CriticalityConfig(data="digits", n_images=6, seeds=[0, 1], batch_size=6)
+    naive, _ = criticality_one_model(model, dataclasses.replace(settings, engine="naive"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the fast engine must not fall back to naive for these
-        fast, summary = criticality_one_model(model, settings, engine="fast", batch_size=6)
+        fast, summary = criticality_one_model(model, dataclasses.replace(settings, engine="fast"))
     assert summary["engine"] == "fast"
     _assert_same(naive, fast)
     assert len(fast) == 2 * len(discover_layers(model.net, model.input_size))
@@ -79,20 +81,21 @@ def test_fast_equals_naive_on_mini_zoo_families(name):
 
 
 def _run_one(model, **kw):
-    from zoolens.criticality.run import CriticalitySettings, criticality_one_model
+    from zoolens.criticality.config import CriticalityConfig
+    from zoolens.criticality.one_model import criticality_one_model
 
-    settings = CriticalitySettings(data="digits", n_images=200, **kw)
-    return criticality_one_model(model, settings, engine=kw.pop("engine", "fast") if "engine" in kw else "fast")
+    return criticality_one_model(model, CriticalityConfig(data="digits", n_images=200, **kw))
 
 
 def test_zero_strategy_matches_a_hand_written_loop():
-    from zoolens.criticality.run import CriticalitySettings, criticality_one_model
+    from zoolens.criticality.config import CriticalityConfig
+    from zoolens.criticality.one_model import criticality_one_model
     from zoolens.data import load_data
 
     model = tiny_model()
     for engine in ("naive", "fast"):
-        rows, summary = criticality_one_model(model, CriticalitySettings(data="digits", n_images=200, randomize="zero"),
-                                              engine=engine)
+        rows, summary = criticality_one_model(model, CriticalityConfig(data="digits", n_images=200, randomize="zero",
+                                                                       engine=engine))
         data = load_data("digits", n=200, model=model)
         x = data.float()
         with torch.no_grad():
@@ -117,28 +120,30 @@ def test_zero_strategy_matches_a_hand_written_loop():
 
 
 def test_init_strategy_redraws_from_the_architecture_and_leaves_the_model_intact():
-    from zoolens.criticality.run import CriticalitySettings, criticality_one_model
+    from zoolens.criticality.config import CriticalityConfig
+    from zoolens.criticality.one_model import criticality_one_model
 
     model = tiny_model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    rows, _ = criticality_one_model(model, CriticalitySettings(data="digits", n_images=100, seeds=[0, 1]))
+    rows, _ = criticality_one_model(model, CriticalityConfig(data="digits", n_images=100, seeds=[0, 1]))
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     conv = rows[rows["layer"] == "conv"]["cosine_distance"].to_numpy()
     assert conv[0] != conv[1] and (conv > 0).all()  # different seeds, different draws
-    again, _ = criticality_one_model(model, CriticalitySettings(data="digits", n_images=100, seeds=[0, 1]))
+    again, _ = criticality_one_model(model, CriticalityConfig(data="digits", n_images=100, seeds=[0, 1]))
     pd.testing.assert_frame_equal(rows, again)  # same seeds, same draws
 
 
 def test_nonfinite_outputs_are_counted_and_excluded(tmp_path):
     from safetensors.torch import save_file
 
-    from zoolens.criticality.run import CriticalitySettings, criticality_one_model
+    from zoolens.criticality.config import CriticalityConfig
+    from zoolens.criticality.one_model import criticality_one_model
 
     model = tiny_model()
     huge = {k: v.clone() for k, v in model.net.state_dict().items()}
     huge["fc.weight"] = torch.full_like(huge["fc.weight"], 3e38)  # overflows to inf/nan for most images
     save_file(huge, str(tmp_path / "huge.safetensors"))
-    settings = CriticalitySettings(data="digits", n_images=100, randomize=f"checkpoint:{tmp_path / 'huge.safetensors'}")
+    settings = CriticalityConfig(data="digits", n_images=100, randomize=f"checkpoint:{tmp_path / 'huge.safetensors'}")
     with pytest.warns(UserWarning, match="non-finite outputs"):
         rows, _ = criticality_one_model(model, settings)
     fc = rows[rows["layer"] == "fc"].iloc[0]
@@ -162,7 +167,7 @@ def test_metric_sums_skip_nonfinite_rows():
 
 
 def test_resume_after_interruption_gives_identical_tables(tmp_path, monkeypatch):
-    import zoolens.criticality.run as run_mod
+    import zoolens.criticality.experiment as run_mod
 
     kw = dict(data="digits", n_images=60, seeds=2, randomize="init")
     refs = ["py:tests.factories:tiny_a", "py:tests.factories:tiny_b"]

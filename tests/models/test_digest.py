@@ -44,7 +44,7 @@ def test_digest_follows_the_weights(tmp_path, monkeypatch):
 
 
 def test_criticality_resume_recomputes_only_the_model_whose_weights_changed(tmp_path, monkeypatch):
-    import zoolens.criticality.run as run_mod
+    import zoolens.criticality.experiment as run_mod
     from zoolens.criticality import criticality
 
     fa, fb = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
@@ -87,7 +87,7 @@ def _mlp(seed: int):
 
 
 def test_sat_resume_recomputes_only_what_involves_the_changed_model(tmp_path, monkeypatch):
-    import zoolens.similarity.run as run_mod
+    import zoolens.similarity.units as run_mod
     from zoolens.similarity import AttackConfig, run_sat
 
     kw = dict(data="digits", n_images=40, attack=AttackConfig("fgsm", eps=8 / 255), batch_size=64, n_resamples=20)

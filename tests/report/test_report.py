@@ -45,7 +45,7 @@ def runs(tmp_path_factory):
     from zoolens.analysis.run import analyze
     from zoolens.criticality import criticality
     from zoolens.data import load_data
-    from zoolens.similarity.run import build_attack, run_sat
+    from zoolens.similarity.run import run_sat
 
     root = tmp_path_factory.mktemp("analysis_runs")
     (root / "zl_report_tiny.py").write_text(MODELS)
@@ -66,10 +66,8 @@ def runs(tmp_path_factory):
             opt.step()
         torch.save(n.state_dict(), root / f"{name}.pt")
     refs = [f"py:zl_report_tiny:{n}" for n in NAMES]
-    cfg, _ = build_attack("pgd", steps=2)
-    run_sat(refs, data="digits", n_images=80, attack=cfg, out=root / "sat", n_resamples=50, batch_size=64)
-    cfg2, _ = build_attack("fgsm")
-    run_sat(refs, data="digits", n_images=80, attack=cfg2, out=root / "sat_fgsm", n_resamples=50, batch_size=64)
+    run_sat(refs, data="digits", n_images=80, attack="pgd", steps=2, out=root / "sat", n_resamples=50, batch_size=64)
+    run_sat(refs, data="digits", n_images=80, attack="fgsm", out=root / "sat_fgsm", n_resamples=50, batch_size=64)
     criticality(refs, data="digits", n_images=40, seeds=2, out=root / "crit")
     crit = analyze(root / "crit")
     sat = analyze(root / "sat", compare=root / "sat_fgsm", k=2)

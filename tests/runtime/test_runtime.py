@@ -103,9 +103,9 @@ def test_failing_unit_is_reported_others_complete_and_rerun_retries_only_it(tmp_
 def test_second_concurrent_run_is_refused(tmp_path):
     from dataclasses import asdict
 
-    from zoolens.criticality.run import CriticalitySettings
+    from zoolens.criticality.config import CriticalityConfig
 
-    holder = RunDir(tmp_path, asdict(CriticalitySettings(data="digits", n_images=20, seeds=[0])), kind="criticality")
+    holder = RunDir(tmp_path, CriticalityConfig(data="digits", n_images=20, seeds=[0]).result_spec(), kind="criticality")
     with holder.open():
         with pytest.raises(ZoolensError, match="another zoolens run is writing to"):
             criticality("py:tests.factories:tiny_a", data="digits", n_images=20, seeds=1, out=tmp_path)
@@ -152,7 +152,7 @@ def test_run_study_file_equals_api_calls_and_records_resolved_spec(tmp_path):
     np.testing.assert_allclose(got.to_numpy(), sat.sat.to_numpy(), rtol=0, atol=1e-9)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     resolved = manifest["runs"]["study"]["resolved_spec"]
-    assert resolved["criticality"]["engine"] == "fast" and resolved["similarity"]["eps"] == "8/255"
+    assert resolved["criticality"]["engine"] == "fast" and resolved["similarity"]["eps"] == 8 / 255  # normalized from "8/255"
     assert resolved["executor"]["kind"] == "local" and resolved["models"] == refs
 
 

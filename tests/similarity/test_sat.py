@@ -176,7 +176,7 @@ def test_resume_recomputes_only_the_deleted_unit(tiny, tmp_path, monkeypatch):
     victim = next(p for p in parts if p.parent.name == "pair" and p.name.startswith("mlp1"))
     before = {p: p.stat().st_mtime_ns for p in parts if p != victim}
     victim.unlink()
-    import zoolens.similarity.run as run_mod
+    import zoolens.similarity.units as run_mod
 
     attacked = []
     monkeypatch.setattr(run_mod, "run_attack", lambda *a, **k: attacked.append(1) or run_attack(*a, **k))

@@ -6,7 +6,9 @@ from typing import Optional
 
 import typer
 
-from zoolens.cli.runtime import address_option, cpus_option, executor_config, executor_option, gpus_option
+from zoolens.cli.options import config_option
+from zoolens.cli.runtime import executor_config, executor_option
+from zoolens.criticality.config import CriticalityConfig
 from zoolens.errors import ZoolensError
 
 
@@ -38,29 +40,33 @@ def parse_seeds(seeds: str) -> list[int]:
         raise ZoolensError(f"cannot read --seeds {seeds!r}", "pass a count (3) or a list (0,1,2)") from None
 
 
+C = CriticalityConfig
+
+
 def criticality_command(
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Model reference (repeatable)."),
     zoo: Optional[str] = typer.Option(None, help="All models of a zoo, e.g. fmnist-mini."),
     only: Optional[list[str]] = typer.Option(None, help="With --zoo: only these model names (repeatable)."),
-    data: str = typer.Option("fashion-mnist", help="Evaluation source."),
-    n_images: int = typer.Option(1000, "--n-images", "-n", help="Seeded, class-stratified subset size."),
-    data_seed: int = typer.Option(0, help="Seed of the image subset."),
-    seeds: str = typer.Option("3", help="Number of randomization seeds, or a list like 0,1,2."),
-    randomize: str = typer.Option("init", help="init (architecture's own initializer), zero, or checkpoint:PATH."),
-    engine: str = typer.Option("fast", help="fast (exact suffix replay) or naive (full forward per layer)."),
-    include_norm: bool = typer.Option(False, "--include-norm", help="Also randomize normalization layers."),
-    layers: Optional[str] = typer.Option(None, help="Regex on module paths selecting the layers."),
-    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16."),
-    batch_size: int = typer.Option(64, help="Images per forward pass."),
-    device: str = typer.Option("cpu", help="cpu or cuda."),
-    auxiliary_below: float = typer.Option(0.05, help="Mean criticality below this: role 'auxiliary'."),
-    critical_above: float = typer.Option(0.5, help="Mean criticality above this: role 'critical'."),
-    trust_checkpoint: bool = typer.Option(False, "--trust-checkpoint", help="Allow unpickling .pth files."),
+    data: str = config_option(C, "data"),
+    n_images: int = config_option(C, "n_images", "-n"),
+    data_seed: int = config_option(C, "data_seed"),
+    seeds: str = config_option(C, "seeds", as_text=True),
+    randomize: str = config_option(C, "randomize"),
+    engine: str = config_option(C, "engine"),
+    include_norm: bool = config_option(C, "include_norm"),
+    layers: Optional[str] = config_option(C, "layers"),
+    precision: str = config_option(C, "precision"),
+    batch_size: int = config_option(C, "batch_size"),
+    device: str = config_option(C, "device"),
+    layers_per_unit: int = config_option(C, "layers_per_unit"),
+    auxiliary_below: float = config_option(C, "auxiliary_below"),
+    critical_above: float = config_option(C, "critical_above"),
+    trust_checkpoint: bool = config_option(C, "trust_checkpoint"),
     out: str = typer.Option("runs/criticality", help="Run directory (rerun the same command to resume)."),
-    executor: str = executor_option(),
-    address: Optional[str] = address_option(),
-    gpus_per_unit: float = gpus_option(),
-    cpus_per_unit: float = cpus_option(),
+    executor: str = executor_option("kind"),
+    address: Optional[str] = executor_option("address"),
+    gpus_per_unit: float = executor_option("gpus_per_unit"),
+    cpus_per_unit: float = executor_option("cpus_per_unit"),
 ) -> None:
     """Layer criticality: reset one layer at a time, measure how far the decisions move.
 
@@ -72,13 +78,14 @@ def criticality_command(
     from zoolens.criticality import criticality
     from zoolens.selection import model_refs
 
-    refs = model_refs(model, zoo, only)
-    table = criticality(refs, data=data, n_images=n_images, seeds=parse_seeds(seeds), randomize=randomize,
-                        engine=engine, include_norm=include_norm, layers=layers, data_seed=data_seed,
-                        precision=precision, batch_size=batch_size, device=device, out=out,
-                        trust_checkpoint=trust_checkpoint, auxiliary_below=auxiliary_below,
-                        critical_above=critical_above, progress=True,
-                        executor=executor_config(executor, address, gpus_per_unit, cpus_per_unit))
+    refs = model_refs(model, zoo, only)  # parse
+    config = CriticalityConfig(data=data, n_images=n_images, data_seed=data_seed, seeds=parse_seeds(seeds),
+                               randomize=randomize, engine=engine, include_norm=include_norm, layers=layers,
+                               precision=precision, batch_size=batch_size, device=device,
+                               layers_per_unit=layers_per_unit, auxiliary_below=auxiliary_below,
+                               critical_above=critical_above, trust_checkpoint=trust_checkpoint)  # config
+    ex = executor_config(executor, address, gpus_per_unit, cpus_per_unit)
+    table = criticality(refs, config, out=out, executor=ex, progress=True)  # API
     Console().print(f"{len(table)} rows for {table['model'].nunique()} model(s) written to [bold]{out}[/bold]")
 
 

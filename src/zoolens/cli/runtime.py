@@ -6,33 +6,19 @@ Also the ``--executor/--address/--gpus-per-unit/--cpus-per-unit`` options that
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
+from zoolens.cli.options import config_option
 from zoolens.errors import ZoolensError
 from zoolens.runtime.executors import ExecutorConfig
 
 
 # ------------------------------------------------------------ executor options
-def executor_option() -> str:
-    """``--executor``: where work units run (a fresh ``typer.Option`` per command that uses it)."""
-    return typer.Option("local", "--executor", help="local (in-process) or ray.")
-
-
-def address_option() -> Optional[str]:
-    """``--address``: the Ray cluster to join."""
-    return typer.Option(None, "--address", help="Ray cluster address (default: start a local Ray instance).")
-
-
-def gpus_option() -> float:
-    """``--gpus-per-unit``: Ray's GPU reservation per work unit."""
-    return typer.Option(0.0, "--gpus-per-unit", help="GPUs Ray reserves per work unit (fractions allowed).")
-
-
-def cpus_option() -> float:
-    """``--cpus-per-unit``: Ray's CPU reservation per work unit."""
-    return typer.Option(1.0, "--cpus-per-unit", help="CPUs Ray reserves per work unit.")
+def executor_option(name: str) -> Any:
+    """The option of :class:`ExecutorConfig` field ``name`` (a fresh ``typer.Option`` per command)."""
+    return config_option(ExecutorConfig, name)
 
 
 def executor_config(executor: str = "local", address: Optional[str] = None, gpus_per_unit: float = 0.0,
@@ -44,8 +30,7 @@ def executor_config(executor: str = "local", address: Optional[str] = None, gpus
     ExecutorConfig
         Validated: a bad value raises :class:`~zoolens.errors.ZoolensError` (one line, exit 2).
     """
-    return ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit,
-                          cpus_per_unit=cpus_per_unit).validate()
+    return ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit, cpus_per_unit=cpus_per_unit)
 
 
 # ------------------------------------------------------------------- commands
@@ -135,5 +120,4 @@ def _override(raw: dict, executor: Optional[str], address: Optional[str], gpus: 
         raw.setdefault("study", {})["out"] = out
 
 
-__all__ = ["address_option", "cpus_option", "executor_config", "executor_option", "gpus_option", "plan_command",
-           "run_command"]
+__all__ = ["executor_config", "executor_option", "plan_command", "run_command"]

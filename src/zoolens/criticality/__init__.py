@@ -7,9 +7,11 @@ module calls :func:`zoolens.criticality.run.criticality`.
 import sys
 import types
 
-from zoolens.criticality.run import criticality, summarize
+from zoolens.criticality.config import CriticalityConfig
+from zoolens.criticality.run import criticality
+from zoolens.criticality.tables import ROW_COLUMNS, SUMMARY_COLUMNS, summarize
 
-__all__ = ["criticality", "summarize"]
+__all__ = ["CriticalityConfig", "ROW_COLUMNS", "SUMMARY_COLUMNS", "criticality", "summarize"]
 
 
 class _CallableModule(types.ModuleType):

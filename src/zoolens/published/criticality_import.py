@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from zoolens.criticality.labels import paper_labels
-from zoolens.criticality.run import AUXILIARY_BELOW, CRITICAL_ABOVE, ROW_COLUMNS, summarize
+from zoolens.criticality import ROW_COLUMNS, summarize
+from zoolens.criticality.config import AUXILIARY_BELOW, CRITICAL_ABOVE
 from zoolens.errors import ZoolensError
 from zoolens.published import SOURCES, published_path
 from zoolens.published.imported import check_out, write_imported_run

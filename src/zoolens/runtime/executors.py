@@ -17,11 +17,18 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
+from zoolens.config import integer, number, one_of, setting, text, validate
 from zoolens.errors import ZoolensError
 from zoolens.runtime.rundir import RunDir
 from zoolens.runtime.units import UnitOutcome, WorkUnit, execute_unit, log_outcomes
 
 EXECUTORS = ("local", "ray")
+
+
+def _runtime_env(value: Any, label_: str) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise ZoolensError(f"{label_} must be a table, got {value!r}", 'e.g. runtime_env = {pip = ["timm"]}')
+    return value
 
 
 @dataclass
@@ -44,25 +51,21 @@ class ExecutorConfig:
         workers import the same code (zoolens itself is importable where it is installed).
     """
 
-    kind: str = "local"
-    address: str | None = None
-    gpus_per_unit: float = 0.0
-    cpus_per_unit: float = 1.0
-    max_retries: int = 3
-    runtime_env: dict[str, Any] | None = None
+    kind: str = setting("local", check=one_of(EXECUTORS), flag="--executor", help="local (in-process) or ray.")
+    address: str | None = setting(None, check=text(allow_none=True, example="127.0.0.1:6379"),
+                                  help="Ray cluster address (default: start a local Ray instance).")
+    gpus_per_unit: float = setting(0.0, check=number(minimum=0),
+                                   help="GPUs Ray reserves per work unit (fractions allowed).")
+    cpus_per_unit: float = setting(1.0, check=number(minimum=0), help="CPUs Ray reserves per work unit.")
+    max_retries: int = setting(3, check=integer(0), help="Ray retries of a unit whose worker died.")
+    runtime_env: dict[str, Any] | None = setting(None, check=_runtime_env, help="Ray runtime_env (a table).")
+
+    def __post_init__(self) -> None:
+        validate(self)
 
     def validate(self) -> "ExecutorConfig":
-        if self.kind not in EXECUTORS:
-            raise ZoolensError(f"unknown executor {self.kind!r}", "use local or ray")
-        numbers = (self.gpus_per_unit, self.cpus_per_unit, self.max_retries)
-        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in numbers):
-            raise ZoolensError(f"executor resources and retries must be numbers, got {numbers}",
-                               "e.g. --gpus-per-unit 1 --cpus-per-unit 4")
-        if self.address is not None and not isinstance(self.address, str):
-            raise ZoolensError(f"the Ray address must be text, got {self.address!r}", "e.g. --address 127.0.0.1:6379")
-        if self.gpus_per_unit < 0 or self.cpus_per_unit < 0 or self.max_retries < 0:
-            raise ZoolensError("executor resources and retries must be ≥ 0",
-                               "e.g. --gpus-per-unit 1 --cpus-per-unit 4")
+        """Already checked on construction; kept so a config built elsewhere can be re-checked."""
+        validate(self)
         return self
 
     def as_dict(self) -> dict[str, Any]:

@@ -7,15 +7,10 @@ its own initialization) and one image of its input size goes through
 and only matmul/conv-like ops — elementwise work is not counted). So planning the
 papers' studies needs neither weights nor data.
 
-Cost model (per image; F = forward FLOPs of one image):
-
-* criticality, naive engine: (1 + L·S)·F — one clean pass, then a full forward per
-  (layer, seed); fast engine (suffix replay): F + S·Σ_l suffix_l, where suffix_l is
-  the FLOPs from layer l's first execution to the output (measured with module hooks).
-* SAT attack of a source: clean pass F, steps·3F (a forward and a backward ≈ 2F),
-  and a white-box check F. The attack covers the correctly classified images only;
-  the plan counts all images (an upper bound).
-* SAT evaluation of a target: one forward of the target per source per image.
+Each experiment turns these into the cost of its units (``Experiment.cost``): e.g.
+criticality's naive engine costs (1 + L·S)·F per image and its fast engine
+F + S·Σ_l suffix_l, where suffix_l is the FLOPs from layer l's first execution to the
+output (measured here with module hooks); a SAT attack costs about (2 + 3·steps)·F.
 """
 
 from __future__ import annotations
@@ -31,6 +26,8 @@ import torch
 from torch import nn
 
 from zoolens.errors import ZoolensError
+from zoolens.models import discover_layers
+from zoolens.runtime.spec import study_parts
 
 
 @dataclass
@@ -126,8 +123,6 @@ def _arch_info_cached(key: str, ref: str, include_norm: bool, pattern: str | Non
 def _count(key: str, ref: str, include_norm: bool, pattern: str | None, *, cpu: bool) -> ArchInfo:
     from torch.utils.flop_counter import FlopCounterMode
 
-    from zoolens.models import discover_layers
-
     net, input_size, where = _build(ref, cpu)
     layers = discover_layers(net, None, include_norm=include_norm, pattern=pattern)
     modules = dict(net.named_modules())
@@ -221,49 +216,6 @@ class PlannedUnit:
         return asdict(self)
 
 
-def plan_criticality(models: list[str], *, n_images: int, seeds: int, randomize: str = "init",
-                     include_norm: bool = False, layers: str | None = None,
-                     layers_per_unit: int | None = None) -> list[PlannedUnit]:
-    """Cost of every criticality unit: naive (1 + L·S)·F per image and the fast engine's suffix replay."""
-    from zoolens.models.refs import display_name
-
-    s = seeds if randomize == "init" else 1  # zero/checkpoint are deterministic: one "seed"
-    out = []
-    for ref in models:
-        info = arch_info(ref, include_norm=include_norm, pattern=layers)
-        name = display_name(ref)
-        L = info.n_layers
-        step = layers_per_unit or max(L, 1)
-        for start in range(0, max(L, 1), step):
-            stop = min(L, start + step)
-            n_l = stop - start
-            unit = f"criticality:{name}" if not layers_per_unit else f"criticality:{name}#layers[{start}:{stop}]"
-            fwd = n_images * (1 + n_l * s)
-            fast = n_images * (info.forward_flops + s * sum(info.suffix_flops[start:stop]))
-            out.append(PlannedUnit(unit, "criticality", name, fwd, 0, fwd * info.forward_flops, fast))
-    return out
-
-
-def plan_similarity(models: list[str], *, n_images: int, steps: int) -> list[PlannedUnit]:
-    """Cost of every SAT unit: one attack per model, one evaluation per target over all sources."""
-    from zoolens.models.refs import display_name
-
-    infos = {ref: arch_info(ref) for ref in models}
-    out = []
-    for ref in models:
-        f = infos[ref].forward_flops
-        fwd = n_images * (1 + steps + 1)  # clean, one forward per PGD step, white-box check
-        bwd = n_images * steps
-        out.append(PlannedUnit(f"sat:attack:{display_name(ref)}", "similarity", display_name(ref), fwd, bwd,
-                               n_images * f * (2 + 3 * steps)))
-    for ref in models:
-        f = infos[ref].forward_flops
-        passes = n_images * len(models)
-        out.append(PlannedUnit(f"sat:eval:{display_name(ref)}", "similarity", display_name(ref), passes, 0,
-                               passes * f))
-    return out
-
-
 @dataclass
 class Plan:
     """All planned units, their totals and time estimates."""
@@ -292,22 +244,15 @@ class Plan:
 
 def plan_study(spec: dict[str, Any], *, throughput_tflops: float = 50.0,
                device_flops: dict[str, Any] | None = None) -> Plan:
-    """Plan a resolved study (see :func:`zoolens.runtime.spec.resolve_study`) without running it."""
+    """Plan a resolved study (see :func:`zoolens.runtime.spec.resolve_study`) without running it.
+
+    Each experiment section is costed by its experiment (:meth:`Experiment.cost`), with
+    the same config — and so the same defaults — the run would use.
+    """
     units: list[PlannedUnit] = []
     with _quiet():
-        if "criticality" in spec:
-            c = spec["criticality"]
-            seeds = c["seeds"] if isinstance(c["seeds"], int) else len(c["seeds"])
-            units += plan_criticality(spec["models"], n_images=int(c["n_images"]), seeds=seeds,
-                                      randomize=c["randomize"], include_norm=c["include_norm"], layers=c["layers"],
-                                      layers_per_unit=c["layers_per_unit"] or None)
-        if "similarity" in spec:
-            s = spec["similarity"]
-            steps = 1 if s["attack"] == "fgsm" else int(s["steps"])
-            n = s["n_images"]
-            if s.get("preset") == "sat-paper" and n is None:
-                n = 5000
-            units += plan_similarity(spec["models"], n_images=int(n), steps=steps)
+        for exp, config in study_parts(spec):
+            units += exp.cost(spec["models"], config)
     return Plan(units, device_flops or measure_device_flops(), throughput_tflops)
 
 
@@ -336,4 +281,4 @@ def _quiet():
 
 
 __all__ = ["ArchInfo", "Plan", "PlannedUnit", "arch_info", "count_layers", "human_flops", "human_seconds",
-           "measure_device_flops", "plan_criticality", "plan_study", "plan_similarity"]
+           "measure_device_flops", "plan_study"]
