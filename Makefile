@@ -2,6 +2,7 @@
 #   make demo   - the main job on the shipped mini zoo
 #   make test   - setup, then the whole test suite (all that needs no ImageNet and no network)
 #   make test-quick - the suite without `slow` and `ray` tests (under 2 minutes on 2 cores)
+#   make lint   - the import layers and the absence of import cycles (import-linter; part of both test targets)
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -9,7 +10,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.zoolens-installed
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
-.PHONY: setup test test-quick demo data clean bench
+.PHONY: setup test test-quick lint demo data clean bench
 
 setup: $(STAMP) data
 
@@ -39,11 +40,15 @@ data:
 
 # `imagenet` tests need the ImageNet val folder and the paper zoos (run them by file, see docs/reproduce.md);
 # `network` tests would download.
-test: setup
+test: setup lint
 	$(PY) -m pytest -q -m "not imagenet and not network"
 
-test-quick: setup
+test-quick: setup lint
 	$(PY) -m pytest -q -m "not slow and not ray and not imagenet and not network"
+
+# The layers of docs/architecture.md and no import cycles, declared in pyproject.toml.
+lint: setup
+	$(VENV)/bin/lint-imports
 
 demo: setup
 	@if $(VENV)/bin/zoolens demo --help >/dev/null 2>&1; then $(VENV)/bin/zoolens demo; else echo "zoolens demo is not built yet; available commands:"; $(VENV)/bin/zoolens --help; fi
