@@ -79,7 +79,7 @@ def check_device(device: Any, option: str = "--device") -> str | None:
     return str(device)
 
 
-def check_data(source: Any, n_images: int | None, option: str = "--n-images") -> None:
+def check_data(source: Any, n_images: int | None, option: str = "n_images (--n-images)") -> None:
     """The data source opens and holds at least ``n_images`` images."""
     if not isinstance(source, str):
         raise ZoolensError(f"data source {source!r} is not text", "e.g. fashion-mnist, digits or imagefolder:PATH")
@@ -88,7 +88,7 @@ def check_data(source: Any, n_images: int | None, option: str = "--n-images") ->
     raw = open_source(source)
     if n_images is not None and n_images > len(raw):
         raise ZoolensError(f"asked for {n_images} images but {raw.name} holds only {len(raw)}",
-                           f"pass {option} {len(raw)} or fewer")
+                           f"set {option} to {len(raw)} or fewer")
 
 
 def check_refs(refs: Any) -> list[str]:
