@@ -13,7 +13,7 @@ from zoolens.data.cache import cache_key, entry_dir, load_entry, save_entry
 from zoolens.data.sources import RawSource, open_source
 from zoolens.data.subset import stratified_subset
 from zoolens.errors import ZoolensError
-from zoolens.models.wrapper import PreprocessConfig
+from zoolens.data.preprocess import PreprocessConfig
 
 CACHE_VERSION = "1"
 
