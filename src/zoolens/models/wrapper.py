@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from zoolens.data.preprocess import PreprocessConfig
+from zoolens.errors import ZoolensError
 from zoolens.models.reinit import Reinitializer
 
 
@@ -67,6 +68,15 @@ class WrappedModel(nn.Module):
         return f"name={self.name!r}, input_size={self.input_size}, num_classes={self.num_classes}"
 
 
+def infer_num_classes(net: nn.Module, preprocess: PreprocessConfig) -> int:
+    """``net.num_classes`` when it has one, else the width of its output on one blank image."""
+    if isinstance(getattr(net, "num_classes", None), int):
+        return net.num_classes
+    with torch.no_grad():
+        out = net.eval()(torch.zeros(1, *preprocess.input_size))
+    return int(out.shape[-1])
+
+
 def _per_channel(values: tuple[float, ...], channels: int) -> list[float]:
     values = list(values)
     if len(values) == channels:
@@ -75,7 +85,8 @@ def _per_channel(values: tuple[float, ...], channels: int) -> list[float]:
         return values * channels
     if channels == 1:  # e.g. ImageNet stats on a grayscale model: use the mean of the three
         return [sum(values) / len(values)]
-    raise ValueError(f"{len(values)} normalization values for {channels} channels")
+    raise ZoolensError(f"{len(values)} normalization values (mean/std) for a {channels}-channel model",
+                       "give one mean and one std per input channel, or a single value for all")
 
 
 @dataclass

@@ -23,6 +23,8 @@ from zoolens.criticality.run import AUXILIARY_BELOW, CRITICAL_ABOVE, ROW_COLUMNS
 from zoolens.errors import ZoolensError
 from zoolens.published import SOURCES, published_path
 from zoolens.published.imported import check_out, write_imported_run
+from zoolens.zoo.metadata import zoo_metadata
+from zoolens.zoo.paper.r50 import ZOO as R50
 
 REQUIRED_COLUMNS = ("model_id", "layer", "trial", "pred_cos_sim")
 OPTIONAL_COLUMNS = ("pred_l1_err", "pred_l2_err", "top1_acc")
@@ -108,8 +110,6 @@ def import_criticality(source: str | Path = "published", out: str | Path = "runs
     outputs before and after re-initializing one layer, mean over 10,000 ImageNet
     validation images, 3 trials.
     """
-    from zoolens.zoo.metadata import zoo_metadata
-
     if not 0 <= auxiliary_below <= critical_above:
         raise ZoolensError(f"thresholds auxiliary_below={auxiliary_below} > critical_above={critical_above}",
                            "pass 0 ≤ --auxiliary-below ≤ --critical-above")
@@ -127,7 +127,7 @@ def import_criticality(source: str | Path = "published", out: str | Path = "runs
         raise ZoolensError(f"cannot read the category file {cat_path} ({type(e).__name__})",
                            "pass a JSON object: category -> list of model ids") from None
 
-    meta = zoo_metadata("paper-r50")
+    meta = zoo_metadata(R50)
     by_id = {pid: name for name, pid in meta["published_id"].items()}
     ids = list(dict.fromkeys(df["model_id"].astype(str)))
     dropped = []
