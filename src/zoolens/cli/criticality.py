@@ -70,7 +70,7 @@ def criticality_command(
     from rich.console import Console
 
     from zoolens.criticality import criticality
-    from zoolens.selection import model_refs
+    from zoolens.zoo.selection import model_refs
 
     refs = model_refs(model, zoo, only)
     table = criticality(refs, data=data, n_images=n_images, seeds=parse_seeds(seeds), randomize=randomize,

@@ -51,7 +51,7 @@ def similarity_command(
             raise ZoolensError("--add takes the other models from --to", "drop --model/--zoo")
         res = add_model(add, to, one_sided, device=device, progress=progress, trust_checkpoint=trust_checkpoint)
     else:
-        from zoolens.selection import model_refs
+        from zoolens.zoo.selection import model_refs
 
         refs = model_refs(model, zoo, only)
         if out is None:

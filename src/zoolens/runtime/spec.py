@@ -145,7 +145,7 @@ def resolve_study(raw: dict[str, Any], *, base: str | Path | None = None, resolv
     models = raw.get("models", {})
     refs = list(models.get("refs", []))
     if models.get("zoo") and resolve_zoo:
-        from zoolens.selection import model_refs
+        from zoolens.zoo.selection import model_refs
 
         refs = model_refs(refs, models["zoo"], models.get("only"))
     if not refs:
