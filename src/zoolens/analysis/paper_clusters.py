@@ -49,7 +49,8 @@ def choose_k(k: int | str | None, refs: Mapping[str, str]) -> tuple[int | None, 
         if k.strip().lower() == "eigengap":
             return None, "eigengap"
         if not k.strip().isdigit():
-            raise ZoolensError(f"K {k!r} is neither a number nor 'eigengap'", "pass e.g. --k 10 or --k eigengap")
+            raise ZoolensError(f"K {k!r} is neither a number nor 'eigengap'",
+                              "give K as an integer or 'eigengap' (k=10, or --k 10)")
         k = int(k)
     if k is None:
         if is_paper_zoo(refs):

@@ -51,7 +51,8 @@ def place(a: Analysis, against: str | Path) -> None:
     """Add the placement of ``a``'s models among the reference run's to the analysis ``a``."""
     ref = resolve_reference(against, a.kind)
     if ref.resolve() == a.run.resolve():
-        raise ZoolensError(f"--against {ref} is the run itself", "pass another run (e.g. 'published')")
+        raise ZoolensError(f"the reference run {ref} (--against) is the run itself",
+                           "compare with another run (e.g. 'published')")
     a.summary["reference_run"] = str(ref)
     if a.kind == "criticality":
         _place_criticality(a, ref)

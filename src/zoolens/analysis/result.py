@@ -94,7 +94,8 @@ def run_kind(path: Path) -> str:
     if (path / "sat_matrix.csv").is_file():
         return "similarity"
     raise ZoolensError(f"{path} holds no finished criticality or SAT run (no criticality_summary.csv or "
-                       "sat_matrix.csv)", "run `zoolens criticality … --out DIR` or `zoolens similarity … --out DIR`")
+                       "sat_matrix.csv)",
+                       "write a run there first (zoolens criticality|similarity … --out DIR, or the Python API with out=DIR)")
 
 
 def load_analysis(path: str | Path) -> dict[str, Any]:

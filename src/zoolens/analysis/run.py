@@ -49,7 +49,7 @@ def compute(path: str | Path, *, baseline: str | None = None, exclude_category: 
     """
     path = Path(path)
     if not path.is_dir():
-        raise ZoolensError(f"run directory {path} does not exist", "pass the --out directory of a run")
+        raise ZoolensError(f"run directory {path} does not exist", "pass the output directory of a criticality or SAT run")
     kind = run_kind(path)
     a = Analysis(run=path, kind=kind)
     a.folder.mkdir(parents=True, exist_ok=True)

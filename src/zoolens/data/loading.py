@@ -87,7 +87,7 @@ def _decode(raw: RawSource, idx: np.ndarray, cfg: PreprocessConfig | None, stric
         if im is None:
             if strict:
                 raise ZoolensError(f"image {raw.paths[int(i)]} is unreadable or corrupt",
-                                   "remove or replace the file, or drop --strict to skip it")
+                                   "remove or replace the file, or skip unreadable images (strict=False, i.e. without --strict)")
             kept[j] = False
             continue
         im = im.convert("L" if channels == 1 else "RGB")  # grayscale sources expand to RGB here
@@ -147,7 +147,7 @@ def load_data(source: str, n: int | None = None, seed: int = 0, model=None, *, s
         if strict and n_skipped:  # the cache remembers what decoding skipped: --strict still fails
             first = meta.get("skipped", ["?"])[0]
             raise ZoolensError(f"{n_skipped} image(s) of {raw.name} are unreadable or corrupt (e.g. {first})",
-                               "remove or replace the files, or drop --strict to skip them")
+                               "remove or replace the files, or skip unreadable images (strict=False, i.e. without --strict)")
     else:
         images, kept = _decode(raw, idx, cfg, strict, progress)
         labels = raw.labels[idx][kept]
@@ -160,7 +160,7 @@ def load_data(source: str, n: int | None = None, seed: int = 0, model=None, *, s
                                              "skipped": skipped})
             images = load_entry(key)[0]
     if n_skipped:
-        warnings.warn(f"skipped {n_skipped} unreadable image(s) in {raw.name} (use --strict to make this an error)",
+        warnings.warn(f"skipped {n_skipped} unreadable image(s) in {raw.name} (strict=True, or --strict, makes this an error)",
                       stacklevel=2)
     if len(labels) == 0:
         raise ZoolensError(f"no readable images in {raw.name}", "check the files")

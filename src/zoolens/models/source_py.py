@@ -1,4 +1,5 @@
-"""The ``py:`` model source: ``py:package.module:function``, a factory returning an ``nn.Module`` (or a WrappedModel)."""
+"""The ``py:`` model source: ``py:package.module:function``, a factory returning an ``nn.Module``
+(or a WrappedModel)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The ``timm:`` model source: ``timm:NAME`` (pretrained, from the local cache), ``timm:NAME@FILE``, ``timm:NAME@init:SEED``."""
+"""The ``timm:`` model source: ``timm:NAME`` (pretrained, from the local cache), ``timm:NAME@FILE``,
+``timm:NAME@init:SEED``."""
 
 from __future__ import annotations
 

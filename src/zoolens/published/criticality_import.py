@@ -112,7 +112,7 @@ def import_criticality(source: str | Path = "published", out: str | Path = "runs
     """
     if not 0 <= auxiliary_below <= critical_above:
         raise ZoolensError(f"thresholds auxiliary_below={auxiliary_below} > critical_above={critical_above}",
-                           "pass 0 ≤ --auxiliary-below ≤ --critical-above")
+                           "choose 0 ≤ auxiliary_below ≤ critical_above (--auxiliary-below, --critical-above)")
     path = published_path("layer_criticality_results.csv") if str(source) == "published" else Path(source)
     if not path.is_file():
         raise ZoolensError(f"{path} does not exist", "pass the path of the authors' results.csv, or 'published'")

@@ -1,4 +1,5 @@
-"""The shipped, trainable zoo ``fmnist-mini``: manifest, weights on disk, loading, metadata; registered as a :class:`Zoo`."""
+"""The shipped, trainable zoo ``fmnist-mini``: manifest, weights on disk, loading, metadata;
+registered as a :class:`~zoolens.zoo.registry.Zoo`."""
 
 from __future__ import annotations
 

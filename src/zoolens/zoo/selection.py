@@ -35,7 +35,7 @@ def model_refs(model: Sequence[str] | None, zoo: str | None, only: Sequence[str]
                            "name the zoo too, e.g. zoo fmnist-mini with only resnet_baseline")
     if not refs:
         raise ZoolensError("no models given",
-                           "give model references (--model REF, repeatable) or a zoo (--zoo fmnist-mini)")
+                           "give model references (--model REF, or refs) or a zoo (--zoo fmnist-mini, or zoo=)")
     if len(set(refs)) != len(refs):
         raise ZoolensError("the same model is listed twice", "list each model once")
     return refs

@@ -101,7 +101,8 @@ def _read_nested(path: Path, key: str, trust_checkpoint: bool) -> dict[str, torc
         obj = torch.load(str(path), map_location="cpu", weights_only=not trust_checkpoint)
     except pickle.UnpicklingError as exc:
         raise ZoolensError(f"checkpoint {path} contains pickled Python objects that could run code when loaded",
-                           "convert it to .safetensors, or pass --trust-checkpoint if you trust its author") from exc
+                           "convert it to .safetensors, or allow full unpickling if you trust its author "
+                           "(--trust-checkpoint, or trust_checkpoint=True)") from exc
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise ZoolensError(f"checkpoint {path} is unreadable or truncated ({type(exc).__name__})",
                            "re-download or re-convert the file") from exc
