@@ -10,10 +10,11 @@ import numpy as np
 import torch
 
 from zoolens.data.cache import cache_key, entry_dir, load_entry, save_entry
+from zoolens.data.preprocess import PreprocessConfig
 from zoolens.data.sources import RawSource, open_source
 from zoolens.data.subset import stratified_subset
 from zoolens.errors import ZoolensError
-from zoolens.data.preprocess import PreprocessConfig
+from zoolens.progress import track
 
 CACHE_VERSION = "1"
 
@@ -80,8 +81,6 @@ def _decode(raw: RawSource, idx: np.ndarray, cfg: PreprocessConfig | None, stric
     transform = _transform(cfg)
     out = np.empty((len(idx), channels, *cfg.input_size[1:]), dtype=np.uint8)
     kept = np.ones(len(idx), bool)
-    from zoolens.progress import track
-
     for j, i in enumerate(track(idx, description=f"decoding {raw.name}", enabled=progress)):
         im = raw.get_image(int(i))
         if im is None:

@@ -7,7 +7,9 @@ catches a wrong remap, wrong preprocessing or a wrong checkpoint.
 
 from __future__ import annotations
 
+from zoolens.data.loading import load_data
 from zoolens.errors import ZoolensError
+from zoolens.inference import batched_logits
 from zoolens.zoo.paper.imagenet import imagenet_val_source
 from zoolens.zoo.registry import load_zoo_model
 
@@ -15,9 +17,6 @@ from zoolens.zoo.registry import load_zoo_model
 def top1(model, source: str, n: int | None = None, seed: int = 0, batch_size: int = 64,
          device: str = "cpu", progress: bool = False) -> float:
     """Top-1 accuracy in percent of ``model`` on ``n`` images (all when None) of ``source``."""
-    from zoolens.data.loading import load_data
-    from zoolens.inference import batched_logits
-
     data = load_data(source, n=n, seed=seed, model=model, progress=progress)
     logits = batched_logits(model.to(device), data.images, batch_size=batch_size)
     correct = int((logits.argmax(-1) == data.labels).sum()) if len(data) else 0
