@@ -30,8 +30,8 @@ import torch
 
 from zoolens.attacks import pgd_attack
 from zoolens.zoo import load_zoo_model
-from zoolens.zoo.registry import manifest_rows
-from zoolens.zoo.train import load_split, resize_to
+from zoolens.zoo.mini import manifest_rows
+from zoolens.zoo.augment import load_split, resize_to
 
 ZOO = "fmnist-mini"
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _zoo_refs(k: int) -> list[str]:
-    from zoolens.zoo.registry import zoo_dir
+    from zoolens.zoo.mini import zoo_dir
 
     have = [p.stem for p in sorted((zoo_dir("fmnist-mini") / "weights").glob("*.safetensors"))]
     if len(have) < 2:

@@ -23,8 +23,9 @@ import torch
 
 from zoolens.attacks import pgd_attack
 from zoolens.zoo import load_zoo_model
-from zoolens.zoo.registry import manifest_rows, zoo_dir
-from zoolens.zoo.train import evaluate, load_split, resize_to
+from zoolens.zoo.mini import manifest_rows, zoo_dir
+from zoolens.zoo.augment import load_split, resize_to
+from zoolens.zoo.train import evaluate
 
 ZOO = "fmnist-mini"
 BARS = {"resnet": 90.0, "vgg": 90.0, "convnext": 90.0, "vit": 86.0, "mixer": 86.0}

@@ -73,12 +73,12 @@ def test_pgd_breaks_a_trained_zoo_model() -> None:
     steps, so the attack has converged: mostly-black Fashion-MNIST images leave little
     room inside [0,1]); at 16/255 it is near zero. The test asserts both facts.
     """
-    from zoolens.zoo.registry import manifest_rows
+    from zoolens.zoo.mini import manifest_rows
 
     if not any(r["name"] == "resnet_baseline" for r in manifest_rows("fmnist-mini")):
         pytest.skip("zoo not trained yet")
     from zoolens.zoo import load_zoo_model
-    from zoolens.zoo.train import load_split
+    from zoolens.zoo.augment import load_split
 
     model = load_zoo_model("fmnist-mini", "resnet_baseline")
     x, y = load_split("test")

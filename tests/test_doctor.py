@@ -47,15 +47,15 @@ def test_doctor_names_a_corrupt_cache_entry_and_how_to_fix_it(tmp_path, capsys):
 
 
 def test_doctor_finds_shipped_weights_with_a_wrong_checksum(tmp_path, monkeypatch, capsys):
-    from zoolens.zoo import registry
+    from zoolens.zoo import mini
 
     copy = tmp_path / "fmnist_mini"
-    shutil.copytree(registry.zoo_dir("fmnist-mini"), copy)
+    shutil.copytree(mini.zoo_dir("fmnist-mini"), copy)
     victim = next(iter(sorted((copy / "weights").glob("*.safetensors"))))
     with open(victim, "r+b") as fh:
         fh.seek(-3, 2)
         fh.write(b"\x00\x01\x02")
-    monkeypatch.setitem(registry.ZOO_DIRS, "fmnist-mini", copy)
+    monkeypatch.setitem(mini.ZOO_DIRS, "fmnist-mini", copy)
     assert main(["doctor", "--format", "json"]) == 1
     row = _rows(capsys)["weights zoo:fmnist-mini"]
     assert row["status"] == "fail" and victim.stem in row["detail"]

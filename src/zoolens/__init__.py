@@ -7,13 +7,10 @@ transferability (which models decide alike). Public API: :func:`load_model`,
 scorecard ``findings.json``) and :func:`build_report`.
 """
 
-from zoolens import offline as _offline
-
-_offline.apply_default()
-
-from zoolens.data import load_data  # noqa: E402
-from zoolens.errors import ZoolensError  # noqa: E402
-from zoolens.models import load_model  # noqa: E402
+from zoolens.data import load_data
+from zoolens.errors import ZoolensError
+from zoolens.models import load_model
+from zoolens.zoo import source as _zoo_source  # noqa: F401 - registers the zoo: source and every zoo
 
 
 def __getattr__(name: str):
@@ -31,8 +28,7 @@ def __getattr__(name: str):
 
         return getattr(criticality_import if name == "import_criticality" else sat_import, name)
     if name in ("analyze", "build_report"):
-        from zoolens.analysis.run import analyze
-        from zoolens.report import build_report
+        from zoolens.report import analyze, build_report
 
         return analyze if name == "analyze" else build_report
     raise AttributeError(f"module 'zoolens' has no attribute {name!r}")

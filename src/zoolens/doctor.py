@@ -15,6 +15,8 @@ from typing import Callable, Iterator
 import pandas as pd
 
 from zoolens.errors import ZoolensError
+from zoolens.io import sha256_file
+from zoolens.zoo.mini import ZOO_DIRS, manifest_rows, zoo_dir
 
 PINNED = {"torch": "2.14.1", "torchvision": "0.29.1"}  # as pyproject.toml pins them
 MIN_FREE_BYTES = 2 << 30
@@ -90,18 +92,15 @@ def check_cache(root: Path | None = None) -> Iterator[Finding]:
 
 
 def check_weights() -> Iterator[Finding]:
-    """The shipped mini zoo's weights match the SHA-256 of its manifest."""
-    from zoolens.zoo.registry import manifest_rows, zoo_dir
-    from zoolens.zoo.train import file_sha256
-
-    for zoo in ("fmnist-mini",):
+    """The shipped (trainable) zoos' weights match the SHA-256 of their manifests."""
+    for zoo in sorted(ZOO_DIRS):
         rows = manifest_rows(zoo)
         missing, wrong = [], []
         for r in rows:
             path = zoo_dir(zoo) / r["weights"]
             if not path.is_file():
                 missing.append(r["name"])
-            elif file_sha256(path) != r["sha256"]:
+            elif sha256_file(path) != r["sha256"]:
                 wrong.append(r["name"])
         status = "fail" if (missing or wrong or not rows) else "ok"
         detail = f"{len(rows) - len(missing) - len(wrong)}/{len(rows)} weights files verified in {zoo_dir(zoo)}"

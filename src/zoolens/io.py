@@ -7,6 +7,7 @@ and the well-kept packages that do (``atomicwrites``) are archived.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -82,4 +83,13 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, **csv_kwargs) -> None
             df.to_csv(tmp, **{"index": False, **csv_kwargs})
 
 
-__all__ = ["atomic_path", "atomic_write", "current_umask", "write_table", "write_text_atomic"]
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes, read in ``chunk``-byte blocks (the one file-hash helper)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+__all__ = ["atomic_path", "atomic_write", "current_umask", "sha256_file", "write_table", "write_text_atomic"]

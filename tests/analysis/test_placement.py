@@ -79,7 +79,7 @@ def _fake_sat_run(path, refs: dict[str, str], sat: pd.DataFrame) -> None:
 
 @pytest.mark.slow
 def test_sat_run_compared_on_shared_pairs(tmp_path):
-    from zoolens.analysis.run import analyze
+    from zoolens.report import analyze
     from zoolens.published import published_path
 
     pub = pd.read_csv(published_path("SAT_release.csv"), index_col=0)

@@ -22,7 +22,7 @@ RAW = published_path("layer_criticality_results.csv")
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
-    from zoolens.analysis.run import analyze
+    from zoolens.report import analyze
 
     out = tmp_path_factory.mktemp("pub") / "crit"
     assert main(["import", "criticality", "published", "--out", str(out)]) == 0

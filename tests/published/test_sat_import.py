@@ -87,7 +87,7 @@ def analysed(imported):
     """The imported run analysed with the ensembles on: an imported run must not load any model."""
     import zoolens.analysis.logits as logits
 
-    from zoolens.analysis.run import analyze
+    from zoolens.report import analyze
 
     def no_loading(*a, **k):
         raise AssertionError("an imported run must not load models for logits")
@@ -219,7 +219,7 @@ def test_matrix_rules():
 
 def test_subset_import_uses_its_own_components(tmp_path):
     """A subset matrix without components takes the zoo's; with a components file, the file's values win."""
-    from zoolens.analysis.run import analyze
+    from zoolens.report import analyze
 
     full = _published_matrix()
     names = ["resnet50", "resnet101", "deit_small_patch16_224", "deit_base_patch16_224", "convnext_tiny",

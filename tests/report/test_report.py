@@ -42,7 +42,7 @@ def runs(tmp_path_factory):
     """Four tiny digits classifiers (trained here for a few steps), a criticality run and a SAT run, analysed."""
     import torch
 
-    from zoolens.analysis.run import analyze
+    from zoolens.report import analyze
     from zoolens.criticality import criticality
     from zoolens.data import load_data
     from zoolens.similarity.run import run_sat
@@ -135,7 +135,7 @@ def test_ensembles_from_stored_logits_equal_recomputed_logits(runs, tmp_path):
     """Older runs without stored logits: the analysis loads the models; both paths agree."""
     import shutil
 
-    from zoolens.analysis.run import analyze
+    from zoolens.report import analyze
 
     old = tmp_path / "sat_old"
     shutil.copytree(runs["root"] / "sat", old, ignore=shutil.ignore_patterns("analysis"))

@@ -30,7 +30,7 @@ def local_ray():
 def _zoo_refs() -> list[str] | None:
     """Two or three mini-zoo models if their weights exist (the zoo is trained separately)."""
     try:
-        from zoolens.zoo.registry import zoo_dir
+        from zoolens.zoo.mini import zoo_dir
 
         have = [p.stem for p in sorted((zoo_dir("fmnist-mini") / "weights").glob("*.safetensors"))]
     except Exception:  # noqa: BLE001

@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from zoolens.zoo.registry import manifest_rows, recipe_for
-from zoolens.zoo.train import file_sha256, train_zoo
+from zoolens.zoo.mini import manifest_rows, recipe_for
+from zoolens.io import sha256_file as file_sha256
+from zoolens.zoo.train_zoo import train_zoo
 
 ZOO = "fmnist-mini"
 ROWS = manifest_rows(ZOO)

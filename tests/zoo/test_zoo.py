@@ -22,7 +22,7 @@ from zoolens.errors import ZoolensError
 from zoolens.zoo import list_zoos, load_zoo_model, zoo_manifest, zoo_model_names
 from zoolens.zoo.architectures import COMPONENT_COLUMNS, FAMILIES
 from zoolens.zoo.recipes import CATEGORIES, Recipe
-from zoolens.zoo.registry import manifest_rows, recipe_for, zoo_dir
+from zoolens.zoo.mini import manifest_rows, recipe_for, zoo_dir
 
 ZOO = "fmnist-mini"
 ROWS = manifest_rows(ZOO)
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(not ROWS, reason="zoo not trained yet (run `zool
 
 
 def test_list_zoos_and_names() -> None:
-    assert list_zoos() == ["fmnist-mini"]
+    assert {"fmnist-mini", "paper-r50", "paper-sat69"} <= set(list_zoos())
     assert NAMES == zoo_model_names(ZOO), "every recipe must be trained and shipped"
 
 
@@ -107,13 +107,13 @@ def test_load_every_model(name: str) -> None:
 def test_loading_rejects_mismatched_weights(tmp_path, monkeypatch) -> None:
     from safetensors.torch import save_file
 
-    import zoolens.zoo.registry as registry
+    import zoolens.zoo.mini as mini
 
     src = zoo_dir(ZOO)
     (tmp_path / "weights").mkdir()
     (tmp_path / "manifest.json").write_text((src / "manifest.json").read_text())
     save_file({"fc.weight": torch.zeros(3, 3)}, str(tmp_path / "weights" / "resnet_baseline.safetensors"))
-    monkeypatch.setitem(registry.ZOO_DIRS, ZOO, tmp_path)
+    monkeypatch.setitem(mini.ZOO_DIRS, ZOO, tmp_path)
     with pytest.raises(ZoolensError, match="do not match"):
         load_zoo_model(ZOO, "resnet_baseline")
 
@@ -139,7 +139,7 @@ def test_first_steps_reproduce_bitwise(name: str, train_data) -> None:
 
 @pytest.fixture(scope="module")
 def train_data():
-    from zoolens.zoo.train import load_split
+    from zoolens.zoo.augment import load_split
 
     return load_split("train")
 

@@ -11,7 +11,7 @@ import pandas as pd
 from zoolens.analysis import criticality_claims as cc
 from zoolens.analysis import criticality_stats as cs
 from zoolens.analysis.meta import model_metadata
-from zoolens.analysis.run import Analysis, fmt_p
+from zoolens.analysis.result import Analysis, fmt_p
 from zoolens.errors import ZoolensError
 
 
@@ -22,9 +22,7 @@ def _refs(a: Analysis, models: pd.DataFrame) -> dict[str, str]:
 
 
 def analyze_criticality(a: Analysis, *, baseline: str | None, exclude_category: str) -> None:
-    """Tables, figures and the criticality-paper findings of a criticality run (see :func:`zoolens.analysis.run.analyze`)."""
-    from zoolens.report import figures_criticality as fc
-
+    """Tables, figures and the criticality-paper findings of a criticality run (see :func:`zoolens.analysis.run.compute`)."""
     summary = pd.read_csv(a.run / "criticality_summary.csv", dtype={"label": str, "layer": str, "model": str})
     models = pd.read_csv(a.run / "models.csv")
     manifest = json.loads((a.run / "manifest.json").read_text()) if (a.run / "manifest.json").is_file() else {}
@@ -58,21 +56,21 @@ def analyze_criticality(a: Analysis, *, baseline: str | None, exclude_category: 
     a.table("criticality_budget", budget, "Mean criticality vs adversarial-training budget (Fig. 2)")
     a.summary["budget"] = bsum
 
-    a.figure(fc.criticality_heatmap(mean, per, a.folder), "Layer criticality (Fig. 1)",
-             "Mean criticality over seeds; rows grouped by training category; grey = layer absent.")
-    a.figure(fc.criticality_difference(diff, baseline, per, a.folder), f"Difference to {baseline} (Fig. 4)",
-             "Red: the layer is more critical than in the baseline; blue: less.")
-    a.figure(fc.criticality_sem(sem, per, n_seeds, a.folder), "Standard error (Fig. 5)",
-             f"std/√S over S = {n_seeds} randomization seeds.")
-    a.figure(fc.criticality_vs_accuracy(per, corr, a.folder), "Criticality vs accuracy (Fig. 3)",
-             "Mean layer criticality per model against accuracy: the published top-1 where the model's zoo records "
-             "one, else the clean accuracy on the run's eval subset (see the axis label).")
+    a.plot("criticality_heatmap", "Layer criticality (Fig. 1)",
+           "Mean criticality over seeds; rows grouped by training category; grey = layer absent.", mean, per)
+    a.plot("criticality_difference", f"Difference to {baseline} (Fig. 4)",
+           "Red: the layer is more critical than in the baseline; blue: less.", diff, baseline, per)
+    a.plot("criticality_sem", "Standard error (Fig. 5)",
+           f"std/√S over S = {n_seeds} randomization seeds.", sem, per, n_seeds)
+    a.plot("criticality_vs_accuracy", "Criticality vs accuracy (Fig. 3)",
+           "Mean layer criticality per model against accuracy: the published top-1 where the model's zoo records "
+           "one, else the clean accuracy on the run's eval subset (see the axis label).", per, corr)
     if len(budget):
-        a.figure(fc.criticality_vs_budget(budget, bsum, a.folder), "Criticality vs adversarial budget (Fig. 2)",
-                 "One panel per norm, ε in the norm's own unit; the ε = 0 point is the attack-free adversarial "
-                 f"training model when the run has one, else {baseline}.")
-    a.figure(fc.role_shares(per, a.folder), "Auxiliary and critical layers",
-             "Thresholds: see the run's manifest (auxiliary below / critical above).")
+        a.plot("criticality_vs_budget", "Criticality vs adversarial budget (Fig. 2)",
+               "One panel per norm, ε in the norm's own unit; the ε = 0 point is the attack-free adversarial "
+               f"training model when the run has one, else {baseline}.", budget, bsum)
+    a.plot("role_shares", "Auxiliary and critical layers",
+           "Thresholds: see the run's manifest (auxiliary below / critical above).", per)
 
     _findings(a, mean, per, corr, budget, bsum, baseline, exclude_category)
 

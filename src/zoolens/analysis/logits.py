@@ -14,14 +14,15 @@ from typing import Mapping
 
 import numpy as np
 
+from zoolens.data import load_data
 from zoolens.errors import ZoolensError
 from zoolens.inference import batched_logits
+from zoolens.models import load_model
 from zoolens.progress import track
+from zoolens.runtime.rundir import unit_filename
 
 
 def _cache_file(folder: Path, name: str) -> Path:
-    from zoolens.runtime.rundir import unit_filename
-
     return folder / f"{unit_filename(name)}.npz"
 
 
@@ -45,9 +46,6 @@ def clean_logits(refs: Mapping[str, str], data: str, n_images: int | None, data_
     -------
     (logits, image_ids, labels)
     """
-    from zoolens.data import load_data
-    from zoolens.models import load_model
-
     cache_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, np.ndarray] = {}
     ids_ref = labels_ref = None

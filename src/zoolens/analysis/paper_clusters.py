@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 
 from zoolens.errors import ZoolensError
+from zoolens.zoo.metadata import zoo_metadata
+from zoolens.zoo.paper.sat69 import ZOO as SAT69
 
 #: The paper's number of clusters for its 69 models (Sec. 4.2, Table 1).
 PAPER_K = 10
-PAPER_ZOO = "paper-sat69"
+PAPER_ZOO = SAT69
 
 
 def is_paper_zoo(refs: Mapping[str, str]) -> bool:
     """Whether a run's models are exactly the paper's 69 (references ``zoo:paper-sat69/NAME``)."""
-    from zoolens.zoo.metadata import zoo_metadata
-
     paper = {f"zoo:{PAPER_ZOO}/{n}" for n in zoo_metadata(PAPER_ZOO).index}
     got = list(refs.values())
     return len(got) == len(paper) and set(got) == paper
@@ -49,7 +49,8 @@ def choose_k(k: int | str | None, refs: Mapping[str, str]) -> tuple[int | None, 
         if k.strip().lower() == "eigengap":
             return None, "eigengap"
         if not k.strip().isdigit():
-            raise ZoolensError(f"K {k!r} is neither a number nor 'eigengap'", "pass e.g. --k 10 or --k eigengap")
+            raise ZoolensError(f"K {k!r} is neither a number nor 'eigengap'",
+                              "give K as an integer or 'eigengap' (k=10, or --k 10)")
         k = int(k)
     if k is None:
         if is_paper_zoo(refs):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from zoolens.analysis.statistics import correlation
 from zoolens.errors import ZoolensError
+from zoolens.zoo.paper.sat69 import sat69_manifest
 
 MIN_SHARED_FRACTION = 0.5
 
@@ -84,8 +85,6 @@ def shared_pairs(user: pd.DataFrame, reference: pd.DataFrame, names: dict[str, s
 
 def sat69_names(refs: dict[str, str]) -> dict[str, str]:
     """The user's model names → paper-sat69 names, for ``zoo:paper-sat69/NAME`` and ``timm:ARCH[.TAG][@...]``."""
-    from zoolens.zoo.paper.sat69 import sat69_manifest
-
     man = sat69_manifest()
     by_arch = {**dict(zip(man["timm_arch"], man["name"])), **dict(zip(man["name"], man["name"]))}
     out = {}

@@ -12,8 +12,15 @@ import pandas as pd
 
 from zoolens.analysis import criticality_stats as cs
 from zoolens.analysis import placement
-from zoolens.analysis.run import Analysis, fmt_p, run_kind
+from zoolens.analysis.meta import model_metadata
+from zoolens.analysis.result import Analysis, fmt_p, run_kind
+from zoolens.analysis.sat_run import read_sat, run_members
+from zoolens.data.cache import cache_root
 from zoolens.errors import ZoolensError
+from zoolens.published import PUBLISHED_FILES
+from zoolens.published.criticality_import import import_criticality
+from zoolens.published.imported import imported_info
+from zoolens.published.sat_import import import_sat
 
 TOP = 5
 
@@ -28,22 +35,14 @@ def resolve_reference(against: str | Path, kind: str) -> Path:
             raise ZoolensError(f"reference run {ref} is a {run_kind(ref)} run, not a {kind} run",
                                f"pass a {kind} run to compare with")
         return ref
-    from zoolens.data.cache import cache_root
-    from zoolens.published import PUBLISHED_FILES
-    from zoolens.published.imported import imported_info
-
     name = "criticality" if kind == "criticality" else "sat"
     ref = cache_root() / "published" / name
     source = "layer_criticality_results.csv" if name == "criticality" else "SAT_release.csv"
     fresh = imported_info(ref, kind).get("source", {}).get("sha256") == PUBLISHED_FILES[source]
     if not fresh:
         if name == "criticality":
-            from zoolens.published.criticality_import import import_criticality
-
             import_criticality("published", ref)
         else:
-            from zoolens.published.sat_import import import_sat
-
             import_sat("published", ref)
     return ref
 
@@ -52,7 +51,8 @@ def place(a: Analysis, against: str | Path) -> None:
     """Add the placement of ``a``'s models among the reference run's to the analysis ``a``."""
     ref = resolve_reference(against, a.kind)
     if ref.resolve() == a.run.resolve():
-        raise ZoolensError(f"--against {ref} is the run itself", "pass another run (e.g. 'published')")
+        raise ZoolensError(f"the reference run {ref} (--against) is the run itself",
+                           "compare with another run (e.g. 'published')")
     a.summary["reference_run"] = str(ref)
     if a.kind == "criticality":
         _place_criticality(a, ref)
@@ -67,9 +67,6 @@ def _matrix(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _place_criticality(a: Analysis, ref: Path) -> None:
-    from zoolens.analysis.meta import model_metadata
-    from zoolens.report import figures_placement as fp
-
     user, _ = _matrix(a.run)
     reference, ref_models = _matrix(ref)
     dist = placement.profile_distances(user, reference)
@@ -80,19 +77,15 @@ def _place_criticality(a: Analysis, ref: Path) -> None:
     a.table("placement_criticality", dist[dist["rank"] <= TOP],
             f"Nearest criticality profiles in {ref} (RMS difference over {int(dist['n_layers'].max())} shared layers)")
     order = cs.model_order(list(reference.index), meta)
-    a.figure(fp.placement_heatmap(reference.loc[order], user, meta.loc[order, "category"].tolist(), a.folder),
-             "Your models in the reference heatmap",
-             f"The reference run's criticality profiles ({ref}), grouped by category, with this run's models as "
-             "the bottom rows; layers matched by paper-style label.")
+    a.plot("placement_heatmap", "Your models in the reference heatmap",
+           f"The reference run's criticality profiles ({ref}), grouped by category, with this run's models as "
+           "the bottom rows; layers matched by paper-style label.", reference.loc[order], user, meta.loc[order, "category"].tolist())
     for m, g in dist.groupby("model", sort=False):
         near = ", ".join(f"{r.reference_model} ({r.category}, {r.distance:.3f})" for r in g.head(3).itertuples())
         a.notes.append(f"{m}: nearest reference profiles {near}")
 
 
 def _place_sat(a: Analysis, ref: Path) -> None:
-    from zoolens.analysis.sat_run import read_sat, run_members
-    from zoolens.report import figures_placement as fp
-
     user, reference = read_sat(a.run), read_sat(ref)
     refs, _ = run_members(a.run)
     names = placement.sat69_names({m: refs.get(m, m) for m in user.index})
@@ -103,9 +96,9 @@ def _place_sat(a: Analysis, ref: Path) -> None:
         return
     a.table("placement_sat_pairs", pairs, f"SAT of the model pairs shared with {ref}")
     a.summary["placement_sat"] = corr
-    a.figure(fp.shared_pairs_figure(pairs, corr, a.folder), "SAT against the reference matrix",
-             f"{corr['n']} shared pairs: Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), "
-             f"Spearman ρ = {corr['spearman_rho']:.2f}.")
+    a.plot("shared_pairs_figure", "SAT against the reference matrix",
+           f"{corr['n']} shared pairs: Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), "
+           f"Spearman ρ = {corr['spearman_rho']:.2f}.", pairs, corr)
 
 
 __all__ = ["place", "resolve_reference"]

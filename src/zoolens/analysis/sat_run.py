@@ -11,11 +11,13 @@ import pandas as pd
 
 from zoolens.analysis import clustering, components, embedding, paper_clusters, sat_findings, sat_stats
 from zoolens.analysis import ensembles as ens
+from zoolens.analysis.logits import clean_logits
 from zoolens.analysis.meta import model_metadata
-from zoolens.analysis.run import Analysis, fmt_p
+from zoolens.analysis.result import Analysis, fmt_p
 from zoolens.analysis.statistics import correlation
 from zoolens.errors import ZoolensError
 from zoolens.published.imported import is_imported
+from zoolens.zoo.paper.sat69 import table1_keywords
 
 
 def read_sat(path: Path) -> pd.DataFrame:
@@ -63,13 +65,11 @@ def _run_metadata(names: list[str], refs: dict[str, str], local: pd.DataFrame | 
 
 def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed: int, progress: bool,
                 ensembles: bool = True) -> None:
-    """Tables, figures and findings of a SAT run (SAT paper Sec. 4–5; see :func:`zoolens.analysis.run.analyze`).
+    """Tables, figures and findings of a SAT run (SAT paper Sec. 4–5; see :func:`zoolens.analysis.run.compute`).
 
     ``k``: an integer, ``"eigengap"``, or None (K = 10 for exactly the paper's 69 models,
     else the eigengap; :func:`zoolens.analysis.paper_clusters.choose_k`).
     """
-    from zoolens.report import figures_sat as fs
-
     sat_full = read_sat(a.run)
     refs, spec = run_members(a.run)
     imported = is_imported(a.run, "similarity")
@@ -108,20 +108,20 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     order = clustering.cluster_order(labels, sat.to_numpy())
     onames = [names[i] for i in order]
     sat_o = sat.loc[onames, onames]
-    a.figure(fs.sat_heatmap(sat_o, labels[order], a.folder), "SAT matrix by cluster (Fig. D.1)",
-             "Models ordered by spectral cluster; the diagonal is SAT of a model with itself.")
-    a.figure(fs.eigengap_figure(res.eigenvalues, res.k, res.k_source, a.folder), "Eigengap",
-             f"Normalized-Laplacian eigenvalues; K = {res.k} ({res.k_source}).")
+    a.plot("sat_heatmap", "SAT matrix by cluster (Fig. D.1)",
+           "Models ordered by spectral cluster; the diagonal is SAT of a model with itself.", sat_o, labels[order])
+    a.plot("eigengap_figure", "Eigengap",
+           f"Normalized-Laplacian eigenvalues; K = {res.k} ({res.k_source}).", res.eigenvalues, res.k, res.k_source)
     dist = pd.DataFrame(embedding.feature_distances(res.features), index=names, columns=names).loc[onames, onames]
     a.table("spectral_distances", dist, "Distances of spectral features (Fig. 4)", index=True)
-    a.figure(fs.feature_distance_heatmap(dist, labels[order], a.folder), "Spectral-feature distances (Fig. 4)",
-             "Euclidean distances between the models' rows of the K spectral eigenvectors.")
+    a.plot("feature_distance_heatmap", "Spectral-feature distances (Fig. 4)",
+           "Euclidean distances between the models' rows of the K spectral eigenvectors.", dist, labels[order])
     coords = embedding.tsne_map(res.features, seed=seed)
     a.table("tsne", pd.DataFrame({"model": names, "x": coords[:, 0], "y": coords[:, 1], "cluster": labels}),
             "t-SNE coordinates (Fig. 1)")
-    a.figure(fs.tsne_figure(coords, names, labels, a.folder), "t-SNE map (Fig. 1)",
-             f"t-SNE of the spectral features (perplexity {embedding.tsne_perplexity(len(names)):.1f}), "
-             "coloured by cluster.")
+    a.plot("tsne_figure", "t-SNE map (Fig. 1)",
+           f"t-SNE of the spectral features (perplexity {embedding.tsne_perplexity(len(names)):.1f}), "
+           "coloured by cluster.", coords, names, labels)
 
     # ---- components (Fig. 3, Table 1)
     comp_cols = [c for c in components.COMPONENT_COLUMNS if c in meta.columns]
@@ -136,10 +136,10 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
             imp = components.component_importance(pairs, comp_cols, seed=seed)
             a.table("component_importance", imp, f"Component importance (Fig. 3; GBR train R² = "
                                                  f"{imp.attrs['r2']:.2f})")
-            a.figure(fs.importance_figure(imp, a.folder), "Component importance (Fig. 3)",
-                     "Gradient boosting (500 stages, depth 12, min_samples_split 4, lr 0.02) on per-component "
-                     "Hamming differences → SAT; permutation importance, 10 repeats. Components that never differ "
-                     "in this zoo have importance 0.")
+            a.plot("importance_figure", "Component importance (Fig. 3)",
+                   "Gradient boosting (500 stages, depth 12, min_samples_split 4, lr 0.02) on per-component "
+                   "Hamming differences → SAT; permutation importance, 10 repeats. Components that never differ "
+                   "in this zoo have importance 0.", imp)
         else:
             a.notes.append("Component importance skipped: the models' component vectors are all identical.")
         kw = components.tfidf_keywords(comp, labels)
@@ -185,9 +185,9 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
         _, spec2 = run_members(compare)
         n1 = (spec.get("attack") or {}).get("name", "this run")
         n2 = (spec2.get("attack") or {}).get("name", str(compare))
-        a.figure(fs.attack_agreement_figure(ap, corr, str(n1), str(n2), a.folder), "Attack agreement (App. B.1)",
-                 f"Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), Spearman ρ = "
-                 f"{corr['spearman_rho']:.2f} over {corr['n']} pairs.")
+        a.plot("attack_agreement_figure", "Attack agreement (App. B.1)",
+               f"Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), Spearman ρ = "
+               f"{corr['spearman_rho']:.2f} over {corr['n']} pairs.", ap, corr, str(n1), str(n2))
 
     # ---- ensembles (Sec. 5.1, Fig. 6/7, Table 3), findings (iii), (iv)
     if imported:
@@ -216,8 +216,6 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
         logits = {m: np.stack(by_model[m]["logits"].to_numpy()).astype(np.float32) for m in names}
         a.notes.append("Ensembles average the clean logits stored by the SAT run (clean.parquet).")
     else:
-        from zoolens.analysis.logits import clean_logits
-
         try:
             logits, ids, y = clean_logits({m: refs.get(m, m) for m in names}, spec.get("data", "fashion-mnist"),
                                           spec.get("n_images"), int(spec.get("data_seed", 0)), a.folder / "logits",
@@ -238,8 +236,8 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     a.table("ensemble_pairs", pe, "All 2-model ensembles: ERR and SAT (Fig. 6)")
     corr = correlation(pe["sat"], pe["err_rate"])
     a.summary["err_vs_sat"] = corr
-    a.figure(fs.err_vs_sat(pe, corr, a.folder), "Ensemble ERR vs SAT (Fig. 6)",
-             "Each point is a 2-model ensemble (logit average) on the run's clean eval images.")
+    a.plot("err_vs_sat", "Ensemble ERR vs SAT (Fig. 6)",
+           "Each point is a 2-model ensemble (logit average) on the run's clean eval images.", pe, corr)
     sig = math.isfinite(corr["pearson_p"]) and corr["pearson_p"] < 0.05
     neg = math.isfinite(corr["pearson_r"]) and corr["pearson_r"] < 0
     a.finding("sat.err_vs_sat_negative", "reproduced" if neg and sig else "not reproduced",
@@ -251,9 +249,9 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     t3 = ens.cluster_ensemble_table(subsets)
     a.table("ensemble_clusters", t3, "Mean ERR (%) of N-ensembles from k clusters vs random (Table 3)")
     if len(t3):
-        a.figure(fs.cluster_ensemble_figure(t3, a.folder), "Ensembles from k clusters (Fig. 7)",
-                 "All N-subsets of models (or a uniform sample), grouped by how many clusters they span; "
-                 "dotted: mean over all subsets (random members).")
+        a.plot("cluster_ensemble_figure", "Ensembles from k clusters (Fig. 7)",
+               "All N-subsets of models (or a uniform sample), grouped by how many clusters they span; "
+               "dotted: mean over all subsets (random members).", t3)
     rows, wins, tested = [], 0, 0
     for _, row in t3.iterrows():
         ks = sorted(int(c[2:]) for c in t3.columns if c.startswith("k=") and np.isfinite(row[c]))
@@ -286,8 +284,6 @@ def _table1(a: Analysis, meta: pd.DataFrame, labels: np.ndarray, res: clustering
     a.table("table1_contingency", ct, f"Our clusters (rows) vs the paper's Table 1 clusters (columns): model counts; "
                                       f"adjusted Rand index {ari:.3f}", index=True)
     if kw is not None:
-        from zoolens.zoo.paper.sat69 import table1_keywords
-
         side = paper_clusters.keyword_comparison(kw, ct, table1_keywords())
         a.table("table1_keywords", side, "Top-5 TF-IDF keywords: ours vs Table 1's (matched by each cluster's "
                                          "majority Table 1 cluster)")

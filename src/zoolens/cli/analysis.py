@@ -33,7 +33,7 @@ def analyze_command(
     """
     from rich.console import Console
 
-    from zoolens.analysis.run import analyze
+    from zoolens.report import analyze
 
     k_value = _parse_k(k)
     console = Console()

@@ -76,7 +76,7 @@ def criticality_command(
     from rich.console import Console
 
     from zoolens.criticality import criticality
-    from zoolens.selection import model_refs
+    from zoolens.zoo.selection import model_refs
 
     refs = model_refs(model, zoo, only)  # parse
     config = CriticalityConfig(data=data, n_images=n_images, data_seed=data_seed, seeds=parse_seeds(seeds),

@@ -60,7 +60,7 @@ def similarity_command(
             raise ZoolensError(f"unknown --one-sided mode {one_sided!r}", "use source, target or full")
         res = add_model(add, to, one_sided, device=device, progress=progress, trust_checkpoint=trust_checkpoint)
     else:
-        from zoolens.selection import model_refs
+        from zoolens.zoo.selection import model_refs
 
         refs = model_refs(model, zoo, only)  # parse
         if out is None:

@@ -1,4 +1,4 @@
-"""``zoolens zoo``: list and (re)train the shipped mini zoo; status and fetch of the papers' zoos' weights.
+"""``zoolens zoo``: list every registered zoo, (re)train the shipped mini zoo, status and fetch of zoos' weights.
 
 Bad input raises :class:`~zoolens.errors.ZoolensError`, which :func:`zoolens.cli.main`
 prints as one line with exit code 2. ``status`` never touches the network; ``fetch``
@@ -12,7 +12,6 @@ from typing import List, Optional
 
 import typer
 
-from zoolens.errors import ZoolensError
 from zoolens.cli.render import OutputFormat, emit
 
 app = typer.Typer(help="Model zoos: the shipped mini zoo and the papers' zoos.", no_args_is_help=True)
@@ -25,32 +24,15 @@ def list_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name (see `zoole
     """Models of a zoo: the mini zoo with accuracy, parameters and input size; the papers' zoos
     (paper-r50, paper-sat69) with their category, method, budget, published top-1 or Table 1
     cluster, and the authors' id (``published_id``) used by ``zoolens import``."""
-    from zoolens.zoo.registry import LIST_COLUMNS, ZOO_DIRS, zoo_manifest
+    from zoolens.zoo import get_zoo
 
-    if zoo not in ZOO_DIRS:
-        from zoolens.zoo.metadata import zoo_metadata
-
-        meta = zoo_metadata(zoo).reset_index()
-        cols = ["name", "category", "method", "norm", "epsilon", "published_top1", "paper_cluster", "published_id"]
-        meta = meta[[c for c in cols if meta[c].notna().any()] + ([] if not all_columns else
-                    [c for c in meta.columns if c not in cols])]
-        emit(meta, fmt, title=f"zoo:{zoo}")
-        return
-    df = zoo_manifest(zoo)
-    if df.empty:
-        raise ZoolensError(f"zoo {zoo!r} has no trained models yet", f"run `zoolens zoo train {zoo}`")
-    if not all_columns:
-        df = df[LIST_COLUMNS]
-    else:
-        df = df.drop(columns=["config"], errors="ignore")
-    df = df.assign(input_size=df["input_size"].map(lambda s: "x".join(map(str, s))))
-    emit(df, fmt, title=f"zoo:{zoo}")
+    emit(get_zoo(zoo).listing(all_columns), fmt, title=f"zoo:{zoo}")
 
 
 @app.command("zoos")
 def zoos_cmd() -> None:
-    """Names of the shipped zoos."""
-    from zoolens.zoo.registry import list_zoos
+    """Names of the registered zoos."""
+    from zoolens.zoo import list_zoos
 
     for z in list_zoos():
         typer.echo(z)
@@ -76,9 +58,9 @@ def train_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name."),
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
 
+    from zoolens.zoo.mini import check_zoo, recipe_for, zoo_dir
     from zoolens.zoo.recipes import ZOO_RECIPES
-    from zoolens.zoo.registry import check_zoo, recipe_for, zoo_dir
-    from zoolens.zoo.train import train_zoo
+    from zoolens.zoo.train_zoo import train_zoo
 
     check_zoo(zoo)
     names = list(only) if only else list(ZOO_RECIPES[zoo])
@@ -109,10 +91,10 @@ def train_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name."),
 
 
 @app.command("status")
-def status_command(zoo: str = typer.Argument(..., help="paper-r50 or paper-sat69."),
+def status_command(zoo: str = typer.Argument(..., help="A zoo name (see `zoolens zoo zoos`)."),
                    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json.")) -> None:
-    """List each weight file of a paper zoo: present, missing or wrong (SHA-256), and where it must go."""
-    from zoolens.zoo.paper.weights import status_table
+    """List each weight file of a zoo: present, missing or wrong (SHA-256), and where it must go."""
+    from zoolens.zoo.weights import status_table
 
     df = status_table(zoo)
     emit(df, fmt, title=f"zoo:{zoo} weights")
@@ -122,11 +104,11 @@ def status_command(zoo: str = typer.Argument(..., help="paper-r50 or paper-sat69
 
 
 @app.command("fetch")
-def fetch_command(zoo: str = typer.Argument(..., help="paper-r50 or paper-sat69."),
+def fetch_command(zoo: str = typer.Argument(..., help="A zoo name, e.g. paper-r50 or paper-sat69."),
                   only: Optional[List[str]] = typer.Option(None, "--only", help="Only these models (repeatable).")
                   ) -> None:
-    """Download a paper zoo's weights into the cache, checking SHA-256 digests (needs --online)."""
-    from zoolens.zoo.paper.weights import fetch
+    """Download a zoo's weights into the cache, checking SHA-256 digests (needs --online)."""
+    from zoolens.zoo.weights import fetch
 
     df = fetch(zoo, list(only) if only else None)
     emit(df, OutputFormat.table, title=f"zoo fetch {zoo}")

@@ -10,10 +10,11 @@ import numpy as np
 import torch
 
 from zoolens.data.cache import cache_key, entry_dir, load_entry, save_entry
+from zoolens.data.preprocess import PreprocessConfig
 from zoolens.data.sources import RawSource, open_source
 from zoolens.data.subset import stratified_subset
 from zoolens.errors import ZoolensError
-from zoolens.models.wrapper import PreprocessConfig
+from zoolens.progress import track
 
 CACHE_VERSION = "1"
 
@@ -80,14 +81,12 @@ def _decode(raw: RawSource, idx: np.ndarray, cfg: PreprocessConfig | None, stric
     transform = _transform(cfg)
     out = np.empty((len(idx), channels, *cfg.input_size[1:]), dtype=np.uint8)
     kept = np.ones(len(idx), bool)
-    from zoolens.progress import track
-
     for j, i in enumerate(track(idx, description=f"decoding {raw.name}", enabled=progress)):
         im = raw.get_image(int(i))
         if im is None:
             if strict:
                 raise ZoolensError(f"image {raw.paths[int(i)]} is unreadable or corrupt",
-                                   "remove or replace the file, or drop --strict to skip it")
+                                   "remove or replace the file, or skip unreadable images (strict=False, i.e. without --strict)")
             kept[j] = False
             continue
         im = im.convert("L" if channels == 1 else "RGB")  # grayscale sources expand to RGB here
@@ -147,7 +146,7 @@ def load_data(source: str, n: int | None = None, seed: int = 0, model=None, *, s
         if strict and n_skipped:  # the cache remembers what decoding skipped: --strict still fails
             first = meta.get("skipped", ["?"])[0]
             raise ZoolensError(f"{n_skipped} image(s) of {raw.name} are unreadable or corrupt (e.g. {first})",
-                               "remove or replace the files, or drop --strict to skip them")
+                               "remove or replace the files, or skip unreadable images (strict=False, i.e. without --strict)")
     else:
         images, kept = _decode(raw, idx, cfg, strict, progress)
         labels = raw.labels[idx][kept]
@@ -160,7 +159,7 @@ def load_data(source: str, n: int | None = None, seed: int = 0, model=None, *, s
                                              "skipped": skipped})
             images = load_entry(key)[0]
     if n_skipped:
-        warnings.warn(f"skipped {n_skipped} unreadable image(s) in {raw.name} (use --strict to make this an error)",
+        warnings.warn(f"skipped {n_skipped} unreadable image(s) in {raw.name} (strict=True, or --strict, makes this an error)",
                       stacklevel=2)
     if len(labels) == 0:
         raise ZoolensError(f"no readable images in {raw.name}", "check the files")

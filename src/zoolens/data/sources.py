@@ -254,5 +254,5 @@ def open_source(source: str) -> RawSource:
 
 
 def warn_skipped(n_bad: int, source: str) -> None:
-    warnings.warn(f"skipped {n_bad} unreadable image(s) in {source} (use --strict to make this an error)",
+    warnings.warn(f"skipped {n_bad} unreadable image(s) in {source} (strict=True, or --strict, makes this an error)",
                   stacklevel=2)

@@ -18,16 +18,17 @@ def stratified_subset(labels: np.ndarray, n: int | None, seed: int = 0) -> np.nd
     Raises :class:`ZoolensError` if ``n`` exceeds the number of items.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ZoolensError(f"the subset seed must be an integer ≥ 0, got {seed!r}", "pass --seed 0 (or another ≥ 0)")
+        raise ZoolensError(f"the subset seed must be an integer ≥ 0, got {seed!r}",
+                           "use a seed ≥ 0, e.g. 0 (--seed, or seed=)")
     labels = np.asarray(labels)
     total = len(labels)
     if n is None or n == total:
         return np.arange(total)
     if n <= 0:
-        raise ZoolensError(f"n must be positive, got {n}", "pass --n-images N with N ≥ 1")
+        raise ZoolensError(f"n must be positive, got {n}", "ask for N ≥ 1 images (--n-images N, or n=N)")
     if n > total:
         raise ZoolensError(f"asked for {n} images but the source holds only {total}",
-                           f"pass --n-images {total} or fewer")
+                           f"ask for {total} images or fewer (--n-images, or n=)")
     classes, counts = np.unique(labels, return_counts=True)
     exact = n * counts / total
     take = np.floor(exact).astype(int)

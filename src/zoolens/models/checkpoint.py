@@ -55,7 +55,8 @@ def read_state_dict(path: str | Path, *, trust_checkpoint: bool = False) -> dict
             raise ZoolensError(
                 f"checkpoint {path} contains pickled Python objects that only full unpickling can read "
                 "(and that could run code when loaded)",
-                "convert it to .safetensors, or pass --trust-checkpoint if you trust its author",
+                "convert it to .safetensors, or allow full unpickling if you trust its author "
+                "(--trust-checkpoint, or trust_checkpoint=True)",
             ) from exc
         raise _unreadable(path, None) from exc
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, ImportError, KeyError,

@@ -118,5 +118,5 @@ def compile_layer_pattern(pattern: str | None) -> "re.Pattern[str] | None":
     try:
         return re.compile(pattern)
     except (re.error, TypeError) as exc:
-        raise ZoolensError(f"--layers {pattern!r} is not a valid regular expression ({exc})",
-                           "write a Python regex on module paths, e.g. --layers 'layer[12]'") from None
+        raise ZoolensError(f"layer pattern {pattern!r} (--layers) is not a valid regular expression ({exc})",
+                           "write a Python regex on module paths, e.g. 'layer[12]'") from None

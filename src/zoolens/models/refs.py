@@ -1,4 +1,8 @@
-"""Parsing of model references (``timm:NAME@FILE``, ``tv:NAME:WEIGHTS``, ``zoo:ZOO/NAME``, ``py:mod:fn``)."""
+"""Parsing of model references (``timm:NAME@FILE``, ``tv:NAME:WEIGHTS``, ``zoo:ZOO/NAME``, ``py:mod:fn``).
+
+The scheme picks a registered :class:`~zoolens.models.source.ModelSource`, which parses
+the rest; :func:`parse_weights_suffix` is the shared grammar of library references.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import os
 import re
 from dataclasses import dataclass
 
-from zoolens.errors import ZoolensError
+from pathlib import Path
 
-SCHEMES = ("timm", "tv", "zoo", "py")
+from zoolens.errors import ZoolensError
+from zoolens.models.source import get_source, list_sources, reference_forms
+
 _INIT = re.compile(r"^init(?::(\d+))?$")
 
 
@@ -37,23 +43,26 @@ def display_name(ref: str) -> str:
 
 
 def parse_ref(ref: str) -> ModelRef:
-    """Parse a model reference string; raises :class:`ZoolensError` on malformed input."""
+    """Parse a model reference string; raises :class:`ZoolensError` on malformed input or an unknown scheme."""
     scheme, sep, rest = ref.partition(":")
-    if not sep or scheme not in SCHEMES or not rest:
-        raise ZoolensError(f"cannot parse model reference {ref!r}",
-                           "use timm:NAME[@FILE|@init:SEED], tv:NAME[:WEIGHTS], zoo:ZOO/NAME or py:module:function")
-    if scheme == "py":
-        module, sep2, func = rest.rpartition(":")
-        if not sep2 or not module or not func:
-            raise ZoolensError(f"cannot parse {ref!r}", "use py:package.module:function")
-        return ModelRef("py", rest, weights="file", raw=ref)
-    if scheme == "zoo":
-        if "/" not in rest:
-            raise ZoolensError(f"cannot parse {ref!r}", "use zoo:ZOO/NAME, e.g. zoo:fmnist-mini/resnet_baseline")
-        return ModelRef("zoo", rest, raw=ref)
+    if not sep or scheme not in list_sources() or not rest:
+        raise ZoolensError(f"cannot parse model reference {ref!r}", f"use {reference_forms()}")
+    return get_source(scheme).parse(rest, ref)
+
+
+def parse_weights_suffix(scheme: str, rest: str, ref: str, *, tagged: bool = False) -> ModelRef:
+    """Parse ``NAME[:TAG][@FILE|@init:SEED]``, the form of library references (``timm:``, ``tv:``).
+
+    Parameters
+    ----------
+    scheme, rest, ref:
+        The scheme, the part after ``scheme:`` and the whole reference.
+    tagged:
+        Whether ``NAME:TAG`` names a weights enum (torchvision's ``IMAGENET1K_V2``).
+    """
     name, at, suffix = rest.partition("@")
     tag = None
-    if scheme == "tv" and ":" in name:
+    if tagged and ":" in name:
         name, tag = name.split(":", 1)
     if not name.strip():
         raise ZoolensError(f"model reference {ref!r} names no architecture", f"use {scheme}:NAME[@FILE|@init:SEED]")
@@ -67,3 +76,23 @@ def parse_ref(ref: str) -> ModelRef:
     if suffix.startswith("init:") and not os.path.exists(suffix):  # @init:abc is a bad seed, not a file
         raise ZoolensError(f"the seed in {ref!r} must be a non-negative integer", f"e.g. {scheme}:{name}@init:0")
     return ModelRef(scheme, name, weights="file", path=suffix, tag=tag, raw=ref)
+
+
+def check_weights_file(ref: ModelRef) -> None:
+    """For ``…@FILE`` references: the file exists and is a file (raises a one-line :class:`ZoolensError`)."""
+    if ref.weights != "file" or ref.path is None:
+        return
+    path = Path(ref.path)
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ZoolensError(f"checkpoint path {str(path)[:60]!r} is unusable ({exc.strerror})",
+                           "check the path after '@'") from None
+    if is_dir:
+        raise ZoolensError(f"checkpoint {path} is a directory, not a weights file",
+                           "point '@' at the .safetensors/.pth file inside it")
+    if not is_file:
+        raise ZoolensError(f"checkpoint {path} does not exist", "check the path after '@'")
+
+
+__all__ = ["ModelRef", "check_weights_file", "display_name", "parse_ref", "parse_weights_suffix"]

@@ -81,7 +81,7 @@ class Reinitializer:
         if not hasattr(module, "reset_parameters"):
             raise NotImplementedError(
                 f"module {module_name or '<root>'} ({type(module).__name__}) has no reset_parameters() and the "
-                "model has no fresh builder; use --randomize zero or checkpoint:PATH"
+                "model has no fresh builder; randomize with 'zero' or 'checkpoint:PATH' instead (--randomize)"
             )
         import copy
 

@@ -14,42 +14,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from zoolens.data.preprocess import PreprocessConfig
+from zoolens.errors import ZoolensError
 from zoolens.models.reinit import Reinitializer
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class PreprocessConfig:
-    """How raw images become model input (timm ``resolve_data_config`` semantics).
-
-    ``input_size`` is (C, H, W). Eval transform: resize the shorter side to
-    ``floor(H / crop_pct)`` with ``interpolation``, center-crop to (H, W).
-    ``mean``/``std`` are applied inside the wrapper, never to cached images.
-    """
-
-    input_size: tuple[int, int, int] = (3, 224, 224)
-    interpolation: str = "bicubic"
-    crop_pct: float = 0.875
-    crop_mode: str = "center"
-    mean: tuple[float, ...] = IMAGENET_MEAN
-    std: tuple[float, ...] = IMAGENET_STD
-
-    def cache_key(self) -> str:
-        c, h, w = self.input_size
-        return f"{c}x{h}x{w}-{self.interpolation}-crop{self.crop_pct:g}-{self.crop_mode}"
-
-    @classmethod
-    def from_timm(cls, cfg: dict[str, Any]) -> "PreprocessConfig":
-        return cls(
-            input_size=tuple(int(v) for v in cfg.get("input_size", (3, 224, 224))),
-            interpolation=str(cfg.get("interpolation", "bicubic")),
-            crop_pct=float(cfg.get("crop_pct", 0.875) or 1.0),
-            crop_mode=str(cfg.get("crop_mode", "center") or "center"),
-            mean=tuple(float(v) for v in cfg.get("mean", IMAGENET_MEAN)),
-            std=tuple(float(v) for v in cfg.get("std", IMAGENET_STD)),
-        )
 
 
 class WrappedModel(nn.Module):
@@ -101,6 +68,15 @@ class WrappedModel(nn.Module):
         return f"name={self.name!r}, input_size={self.input_size}, num_classes={self.num_classes}"
 
 
+def infer_num_classes(net: nn.Module, preprocess: PreprocessConfig) -> int:
+    """``net.num_classes`` when it has one, else the width of its output on one blank image."""
+    if isinstance(getattr(net, "num_classes", None), int):
+        return net.num_classes
+    with torch.no_grad():
+        out = net.eval()(torch.zeros(1, *preprocess.input_size))
+    return int(out.shape[-1])
+
+
 def _per_channel(values: tuple[float, ...], channels: int) -> list[float]:
     values = list(values)
     if len(values) == channels:
@@ -109,7 +85,8 @@ def _per_channel(values: tuple[float, ...], channels: int) -> list[float]:
         return values * channels
     if channels == 1:  # e.g. ImageNet stats on a grayscale model: use the mean of the three
         return [sum(values) / len(values)]
-    raise ValueError(f"{len(values)} normalization values for {channels} channels")
+    raise ZoolensError(f"{len(values)} normalization values (mean/std) for a {channels}-channel model",
+                       "give one mean and one std per input channel, or a single value for all")
 
 
 @dataclass

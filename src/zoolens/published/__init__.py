@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoolens.zoo.paper.fetch import sha256_file  # one SHA-256 helper for every file check
+from zoolens.io import sha256_file  # one SHA-256 helper for every file check
 
 FILES_DIR = Path(__file__).parent / "files"
 

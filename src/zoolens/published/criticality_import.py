@@ -24,6 +24,8 @@ from zoolens.criticality.config import AUXILIARY_BELOW, CRITICAL_ABOVE
 from zoolens.errors import ZoolensError
 from zoolens.published import SOURCES, published_path
 from zoolens.published.imported import check_out, write_imported_run
+from zoolens.zoo.metadata import zoo_metadata
+from zoolens.zoo.paper.r50 import ZOO as R50
 
 REQUIRED_COLUMNS = ("model_id", "layer", "trial", "pred_cos_sim")
 OPTIONAL_COLUMNS = ("pred_l1_err", "pred_l2_err", "top1_acc")
@@ -109,11 +111,9 @@ def import_criticality(source: str | Path = "published", out: str | Path = "runs
     outputs before and after re-initializing one layer, mean over 10,000 ImageNet
     validation images, 3 trials.
     """
-    from zoolens.zoo.metadata import zoo_metadata
-
     if not 0 <= auxiliary_below <= critical_above:
         raise ZoolensError(f"thresholds auxiliary_below={auxiliary_below} > critical_above={critical_above}",
-                           "pass 0 ≤ --auxiliary-below ≤ --critical-above")
+                           "choose 0 ≤ auxiliary_below ≤ critical_above (--auxiliary-below, --critical-above)")
     path = published_path("layer_criticality_results.csv") if str(source) == "published" else Path(source)
     if not path.is_file():
         raise ZoolensError(f"{path} does not exist", "pass the path of the authors' results.csv, or 'published'")
@@ -128,7 +128,7 @@ def import_criticality(source: str | Path = "published", out: str | Path = "runs
         raise ZoolensError(f"cannot read the category file {cat_path} ({type(e).__name__})",
                            "pass a JSON object: category -> list of model ids") from None
 
-    meta = zoo_metadata("paper-r50")
+    meta = zoo_metadata(R50)
     by_id = {pid: name for name, pid in meta["published_id"].items()}
     ids = list(dict.fromkeys(df["model_id"].astype(str)))
     dropped = []

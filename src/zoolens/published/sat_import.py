@@ -24,8 +24,9 @@ from zoolens.errors import ZoolensError
 from zoolens.published import SOURCES, published_path, sha256_file
 from zoolens.published.imported import check_out, write_imported_run
 from zoolens.zoo.architectures import COMPONENT_COLUMNS
+from zoolens.zoo.metadata import zoo_metadata
+from zoolens.zoo.paper.sat69 import ZOO
 
-ZOO = "paper-sat69"
 #: SAT is the log of a percentage, so no entry can exceed ln 100 (SAT paper Eq. 1).
 LN100 = math.log(100.0)
 #: Slack for the 9 printed decimals of the published file (symmetry and the ln 100 bound).
@@ -46,8 +47,6 @@ PUBLISHED_SETTINGS = {"data": "imagenet-val (the authors' 10% subset)", "n_image
 
 
 def _known_models() -> list[str]:
-    from zoolens.zoo.metadata import zoo_metadata
-
     return list(zoo_metadata(ZOO).index)
 
 

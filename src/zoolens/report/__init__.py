@@ -1,5 +1,7 @@
-"""Figures (matplotlib, Agg) and the self-contained HTML report (``zoolens report``)."""
+"""Figures (matplotlib, Agg), the analyses' files (:func:`analyze`) and the self-contained HTML report
+(``zoolens report``)."""
 
+from zoolens.report.analyze_run import analyze
 from zoolens.report.html import build_report
 
-__all__ = ["build_report"]
+__all__ = ["analyze", "build_report"]

@@ -17,7 +17,10 @@ from typing import Sequence
 
 import pandas as pd
 
+from zoolens.analysis.findings import claim_order
+from zoolens.analysis.result import load_analysis
 from zoolens.errors import ZoolensError
+from zoolens.runtime.rundir import package_versions
 
 MAX_ROWS = 60
 VERDICT_COLORS = {"reproduced": "#2ca25f", "not reproduced": "#de2d26",
@@ -89,8 +92,6 @@ def _fmt_value(v) -> str:
 
 def _findings_html(findings: list[dict]) -> str:
     """The scorecard: one row per claim (``findings.json`` of every analysed run)."""
-    from zoolens.analysis.findings import claim_order
-
     if not findings:
         return '<p class="note">No claim of the papers applies to these runs.</p>'
     rows = []
@@ -107,8 +108,6 @@ def _findings_html(findings: list[dict]) -> str:
 
 def findings_frame(dirs: Sequence[str | Path]) -> pd.DataFrame:
     """The headline findings of analysed runs as a DataFrame (``id, claim, verdict, evidence, run``)."""
-    from zoolens.analysis.run import load_analysis
-
     rows = []
     for d in dirs:
         idx = load_analysis(d)
@@ -160,9 +159,6 @@ def build_report(dirs: Sequence[str | Path], out: str | Path | None = None, *, t
     pathlib.Path
         The written report.
     """
-    from zoolens.analysis.run import load_analysis
-    from zoolens.runtime.rundir import package_versions
-
     dirs = [Path(d) for d in dirs]
     if not dirs:
         raise ZoolensError("no run directory given", "pass one or more analysed run directories")

@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+from zoolens.analysis.result import run_kind
 from zoolens.published.imported import is_imported
+from zoolens.report.analyze_run import analyze
 
 
 def analyze_for_report(runs: Sequence[str | Path]) -> None:
@@ -23,8 +25,6 @@ def analyze_for_report(runs: Sequence[str | Path]) -> None:
         The run directories of one report. Each native run is placed among the
         imported run of its kind in ``runs``, if there is one (``analyze(..., against=)``).
     """
-    from zoolens.analysis.run import analyze, run_kind
-
     paths = [Path(d) for d in runs]
     imported = {run_kind(d): d for d in paths if is_imported(d)}
     for d in paths:

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from zoolens.errors import ZoolensError
-from zoolens.models import discover_layers
+from zoolens.models import discover_layers, get_source, parse_ref
 from zoolens.runtime.spec import study_parts
 
 
@@ -47,50 +47,20 @@ class ArchInfo:
 
 
 def _arch_key(ref: str) -> tuple[str, str]:
-    """(key, kind) — references that differ only in weights share an architecture."""
-    from zoolens.models.refs import parse_ref
-
+    """(key, kind) — references that differ only in weights share an architecture (the source's ``arch_key``)."""
     r = parse_ref(ref)
-    if r.scheme in ("timm", "tv"):
-        return f"{r.scheme}:{r.name}", r.scheme
-    return ref, r.scheme
+    return get_source(r.scheme).arch_key(r), r.scheme
 
 
 def _build(ref: str, cpu: bool = False) -> tuple[nn.Module, tuple[int, int, int], str]:
-    """The untrained network of ``ref`` and its input size, on ``meta`` when possible."""
-    from zoolens.models.refs import parse_ref
-
+    """The untrained network of ``ref`` and its input size, on ``meta`` when possible (the source's ``architecture``)."""
     r = parse_ref(ref)
-    if r.scheme == "timm":
-        import timm
-
-        def make():
-            return timm.create_model(r.name, pretrained=False)
-        try:
-            make_cfg = timm.models.get_pretrained_cfg(r.name) if hasattr(timm.models, "get_pretrained_cfg") else None
-        except Exception:  # noqa: BLE001 — only used for the input size
-            make_cfg = None
-        net, where = _meta_or_cpu(make, ref, cpu)
-        cfg = getattr(net, "pretrained_cfg", None) or (make_cfg.to_dict() if make_cfg is not None else {})
-        return net, tuple(cfg.get("input_size", (3, 224, 224))), where
-    if r.scheme == "tv":
-        import torchvision
-
-        net, where = _meta_or_cpu(lambda: torchvision.models.get_model(r.name, weights=None), ref, cpu)
-        return net, (3, 224, 224), where
-    if r.scheme == "zoo":
-        from zoolens.zoo.registry import recipe_for
-        from zoolens.zoo.train import build_net, preprocess_for
-
-        zoo, _, name = r.name.partition("/")
-        recipe = recipe_for(zoo, name)
-        net, where = _meta_or_cpu(lambda: build_net(recipe), ref, cpu)
-        return net, tuple(preprocess_for(recipe).input_size), where
-    # py: and anything else: build it (small by nature of being in-repo code)
-    from zoolens.models import load_model
-
-    m = load_model(ref)
-    return m.net, tuple(m.input_size), "cpu"
+    arch = get_source(r.scheme).architecture(r)
+    if not arch.meta_ok:  # e.g. py: factories, built for real on the CPU
+        net = arch.make()
+        return net, tuple(arch.input_size(net)), "cpu"
+    net, where = _meta_or_cpu(arch.make, ref, cpu)
+    return net, tuple(arch.input_size(net)), where
 
 
 def _meta_or_cpu(make, ref: str, cpu: bool = False) -> tuple[nn.Module, str]:

@@ -54,7 +54,7 @@ from zoolens.runtime.executors import ExecutorConfig
 from zoolens.runtime.experiment import experiments, get_experiment
 from zoolens.runtime.rundir import RunDir
 from zoolens.runtime.units import UnitsFailed
-from zoolens.selection import model_refs
+from zoolens.zoo.selection import model_refs
 
 # n_images None: each experiment's own default (criticality 1,000 images, SAT 500 or its preset's).
 DATA_DEFAULTS: dict[str, Any] = {"source": "fashion-mnist", "n_images": None, "seed": 0}

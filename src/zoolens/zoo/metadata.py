@@ -3,20 +3,20 @@
 The analyses need, per model, its family, training category and method, the
 adversarial-training norm and budget (in the norm's own unit), the published top-1,
 the 13 SAT components and the paper's SAT cluster (Table 1). Each zoo keeps these in
-its own manifest; this module reads each into the same columns (:data:`META_COLUMNS`)
-so that no analysis needs to know which zoo a model came from.
+its own manifest; each registered zoo (:class:`zoolens.zoo.registry.Zoo`) reads its own
+into the same columns (:data:`META_COLUMNS`), so that no analysis needs to know which
+zoo a model came from.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
 
 import pandas as pd
 
-from zoolens.errors import ZoolensError
 from zoolens.zoo.architectures import COMPONENT_COLUMNS
+from zoolens.zoo.registry import get_zoo, list_zoos
 
 
 #: Columns every zoo's metadata has (NaN/None where a zoo does not know them).
@@ -34,70 +34,14 @@ def blank_row(name: str) -> dict:
     return row
 
 
-def _fmnist_mini() -> pd.DataFrame:
-    from zoolens.zoo.recipes import ZOO_RECIPES
-    from zoolens.zoo.registry import manifest_rows
-
-    trained = {r["name"]: r for r in manifest_rows("fmnist-mini")}
-    rows = []
-    for name, rec in ZOO_RECIPES["fmnist-mini"].items():
-        row = blank_row(name)
-        row.update(family=rec.family, category=rec.category, method=rec.method, adv_eps=float(rec.adv_eps or 0.0))
-        if rec.adv_eps:
-            row.update(norm="linf", epsilon=float(rec.adv_eps), epsilon_unit="[0,1] pixels")
-        comps = (trained.get(name) or {}).get("components") or {}
-        row.update({c: comps.get(c) for c in COMPONENT_COLUMNS if c in comps})
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("name")
-
-
-def _paper_r50() -> pd.DataFrame:
-    from zoolens.zoo.paper.r50 import r50_entries
-
-    rows = []
-    for e in r50_entries():
-        row = blank_row(e["name"])
-        eps = math.nan if e["epsilon"] is None else float(e["epsilon"])
-        norm = e["norm"] or None
-        # The paper prints L∞ budgets as multiples of 1/255 and L2 budgets as they are.
-        unit = {"linf": "/255", "l2": "[0,1] pixels"}.get(norm or "", None)
-        row.update(family="resnet50", category=e["category"], method=e["method"], norm=norm, epsilon=eps,
-                   epsilon_unit=unit, adv_eps=eps if e["category"] == "adversarial_training" else 0.0,
-                   published_top1=float(e["published_top1"]), published_id=e.get("published_id"))
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("name")
-
-
-def _paper_sat69() -> pd.DataFrame:
-    from zoolens.zoo.paper.sat69 import sat69_manifest
-
-    rows = []
-    for r in sat69_manifest().to_dict("records"):
-        row = blank_row(r["name"])
-        # Every one of the 69 is its own architecture: its family is itself.
-        row.update(family=r["name"], category="sat69", method=r["paper_name"], paper_cluster=int(r["cluster"]),
-                   published_id=r["timm_name"], adv_eps=0.0)
-        row.update({c: r[c] for c in COMPONENT_COLUMNS})
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("name")
-
-
-#: zoo name → reader of its metadata. Adding a zoo = adding its reader here.
-ZOO_METADATA: dict[str, Callable[[], pd.DataFrame]] = {
-    "fmnist-mini": _fmnist_mini,
-    "paper-r50": _paper_r50,
-    "paper-sat69": _paper_sat69,
-}
-
-
 def known_zoos() -> list[str]:
-    """Names of the zoos whose metadata zoolens knows."""
-    return sorted(ZOO_METADATA)
+    """Names of the zoos whose metadata zoolens knows (every registered zoo)."""
+    return list_zoos()
 
 
 @functools.lru_cache(maxsize=None)
 def _cached(zoo: str) -> pd.DataFrame:
-    df = ZOO_METADATA[zoo]()
+    df = get_zoo(zoo).metadata()
     return df[list(META_COLUMNS)]
 
 
@@ -109,9 +53,21 @@ def zoo_metadata(zoo: str) -> pd.DataFrame:
     ZoolensError
         For a zoo zoolens does not know.
     """
-    if zoo not in ZOO_METADATA:
-        raise ZoolensError(f"unknown zoo {zoo!r}", f"valid zoos: {', '.join(known_zoos())}")
+    get_zoo(zoo)  # an unknown zoo raises, listing the registered ones
     return _cached(zoo).copy()
 
 
-__all__ = ["COMPONENT_COLUMNS", "META_COLUMNS", "ZOO_METADATA", "blank_row", "known_zoos", "zoo_metadata"]
+#: The columns ``zoolens zoo list`` shows for a zoo listed from its metadata (those it knows).
+LISTING_COLUMNS = ("name", "category", "method", "norm", "epsilon", "published_top1", "paper_cluster", "published_id")
+
+
+def metadata_listing(zoo: str, all_columns: bool = False) -> pd.DataFrame:
+    """The ``zoolens zoo list`` table of a zoo from its metadata: :data:`LISTING_COLUMNS` it knows, or all."""
+    meta = zoo_metadata(zoo).reset_index()
+    cols = list(LISTING_COLUMNS)
+    shown = [c for c in cols if meta[c].notna().any()]
+    return meta[shown + ([] if not all_columns else [c for c in meta.columns if c not in cols])]
+
+
+__all__ = ["COMPONENT_COLUMNS", "LISTING_COLUMNS", "META_COLUMNS", "blank_row", "known_zoos", "metadata_listing",
+           "zoo_metadata"]

@@ -22,7 +22,7 @@ def _weights_missing(entry) -> str | None:
     if entry["source_kind"] == "file":
         missing = [str(s.path) for s in file_specs(entry["name"]) if not s.path.is_file()]
         return f"weights missing: {', '.join(missing)}" if missing else None
-    from zoolens.zoo.paper.weights import _library_location
+    from zoolens.zoo.weights import _library_location
 
     state, where = _library_location(entry["ref"])
     return None if state.startswith("present") else f"{entry['ref']} not in the local cache ({where})"

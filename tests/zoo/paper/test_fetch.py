@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from zoolens.errors import ZoolensError
 from zoolens.offline import is_online, set_online
 from zoolens.cli import app
-from zoolens.zoo.paper.weights import fetch, status_table
+from zoolens.zoo.weights import fetch, status_table
 from zoolens.zoo.paper.fetch import FileSpec, download
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from zoolens.zoo.paper import paper_manifest, paper_model_names
+from zoolens.zoo import get_zoo, zoo_model_names
 from zoolens.zoo.paper.r50 import r50_entries
 from zoolens.zoo.paper.remap import REMAPS
 from zoolens.zoo.paper.sat69 import COMPONENT_COLUMNS, PINNED_OVER_DEFAULT, RENAMES, registry_report
@@ -17,7 +17,7 @@ from tests.paths import SHARED
 
 
 def test_r50_manifest_has_the_50_models_with_required_fields():
-    df = paper_manifest("paper-r50")
+    df = get_zoo("paper-r50").manifest()
     assert len(df) == 50 and df["name"].is_unique
     for e in r50_entries():
         assert e["source_kind"] in {"torchvision", "timm", "file"}
@@ -33,7 +33,7 @@ def test_r50_manifest_has_the_50_models_with_required_fields():
 @pytest.mark.skipif(not (SHARED / "r50_training_zoo.csv").is_file(), reason="paper tables not present")
 def test_r50_manifest_matches_the_paper_table():
     paper = pd.read_csv(SHARED / "r50_training_zoo.csv")
-    df = paper_manifest("paper-r50")
+    df = get_zoo("paper-r50").manifest()
     assert list(df["name"]) == list(paper["name"])
     assert (df["published_top1"].round(2) == paper["imagenet_top1"].round(2)).all()
     assert list(df["category"]) == list(paper["category"])
@@ -53,7 +53,7 @@ def test_r50_library_refs_exist_offline():
 
 
 def test_sat69_manifest_keeps_the_component_columns():
-    df = paper_manifest("paper-sat69")
+    df = get_zoo("paper-sat69").manifest()
     assert len(df) == 69 and df["name"].is_unique
     assert set(COMPONENT_COLUMNS) <= set(df.columns) and "cluster" in df
     if (SHARED / "sat69_models.csv").is_file():
@@ -61,7 +61,7 @@ def test_sat69_manifest_keeps_the_component_columns():
         assert list(df["name"]) == list(paper["timm_name"])
         for col in COMPONENT_COLUMNS:
             assert list(df[col].astype(str)) == list(paper[col]), col
-    assert paper_model_names("paper-sat69")[0] == df["name"].iloc[0]
+    assert zoo_model_names("paper-sat69")[0] == df["name"].iloc[0]
 
 
 def test_every_sat69_entry_resolves_to_a_timm_architecture_with_weights():
@@ -79,4 +79,4 @@ def test_pinned_tags_differ_from_todays_default_for_the_documented_reason():
     import timm
 
     for name in PINNED_OVER_DEFAULT:
-        assert timm.models.get_pretrained_cfg(name).tag != paper_manifest("paper-sat69").set_index("name").loc[name, "pretrained_tag"]
+        assert timm.models.get_pretrained_cfg(name).tag != get_zoo("paper-sat69").manifest().set_index("name").loc[name, "pretrained_tag"]

@@ -2,7 +2,7 @@
 
 Each test takes a randomly initialized timm resnet50 state dict, writes it in the
 *published* layout (as documented in zoolens.zoo.paper.remap), loads the entry with
-``load_paper_model`` from a temporary ``$ZOOLENS_WEIGHTS`` and checks every tensor
+``load_zoo_model`` from a temporary ``$ZOOLENS_WEIGHTS`` and checks every tensor
 came back unchanged.
 """
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from zoolens.errors import ZoolensError
-from zoolens.zoo.paper import load_paper_model
+from zoolens.zoo import load_zoo_model
 from zoolens.zoo.paper.r50 import r50_entries, r50_entry
 from zoolens.zoo.paper.remap import REMAPS, remap_swav, resnet50_module_order
 
@@ -71,7 +71,7 @@ def test_madry_robustness_layout(ref_state, weights):
                "module.attacker.normalizer.new_mean": torch.zeros(3, 1, 1),
                "module.attacker.normalizer.new_std": torch.ones(3, 1, 1)})
     torch.save({"model": sd, "epoch": 90}, weights / _files(name)[0])
-    model = load_paper_model("paper-r50", name)
+    model = load_zoo_model("paper-r50", name)
     _assert_same(model, ref_state)
     assert model.info["epsilon"] == 3.0 and model.info["norm"] == "l2"
     assert model.name == "zoo:paper-r50/pgd_at_l2_eps_3"
@@ -84,13 +84,13 @@ def test_aux_bn_layout(ref_state, weights):
             mod, _, leaf = k.rpartition(".")
             sd[f"module.{mod}.aux_bn.{leaf}"] = torch.full_like(v, 3)
     torch.save({"state_dict": sd}, weights / _files("shape_texture_debiased")[0])
-    _assert_same(load_paper_model("paper-r50", "shape_texture_debiased"), ref_state)
+    _assert_same(load_zoo_model("paper-r50", "shape_texture_debiased"), ref_state)
 
 
 def test_identity_layout_with_module_prefix(ref_state, weights):
     torch.save({"state_dict": {f"module.{k}": v for k, v in ref_state.items()}, "epoch": 60},
                weights / _files("sin")[0])
-    _assert_same(load_paper_model("paper-r50", "sin"), ref_state)
+    _assert_same(load_zoo_model("paper-r50", "sin"), ref_state)
 
 
 def test_dino_backbone_plus_linear_head(ref_state, weights):
@@ -98,20 +98,20 @@ def test_dino_backbone_plus_linear_head(ref_state, weights):
     torch.save(_backbone(ref_state), weights / backbone)
     torch.save({"state_dict": {"module.linear.weight": ref_state["fc.weight"],
                                "module.linear.bias": ref_state["fc.bias"]}, "epoch": 100}, weights / head)
-    _assert_same(load_paper_model("paper-r50", "dino_v1"), ref_state)
+    _assert_same(load_zoo_model("paper-r50", "dino_v1"), ref_state)
 
 
 def test_dino_without_head_file_names_it(ref_state, weights):
     backbone, head = _files("dino_v1")
     torch.save(_backbone(ref_state), weights / backbone)
     with pytest.raises(ZoolensError, match=head):
-        load_paper_model("paper-r50", "dino_v1")
+        load_zoo_model("paper-r50", "dino_v1")
 
 
 def test_mocov3_linear_checkpoint(ref_state, weights):
     torch.save({"epoch": 90, "arch": "resnet50", "state_dict": {f"module.{k}": v for k, v in ref_state.items()}},
                weights / _files("mocov3_300ep")[0])
-    _assert_same(load_paper_model("paper-r50", "mocov3_300ep"), ref_state)
+    _assert_same(load_zoo_model("paper-r50", "mocov3_300ep"), ref_state)
 
 
 def test_mocov3_pretraining_layout_with_separate_head(ref_state):
@@ -133,7 +133,7 @@ def test_swav_backbone_plus_linear_head(ref_state, weights):
     torch.save(sd, weights / backbone)
     torch.save({"state_dict": {"module.linear.weight": ref_state["fc.weight"], "module.linear.bias": ref_state["fc.bias"]}},
                weights / head)
-    _assert_same(load_paper_model("paper-r50", "swav"), ref_state)
+    _assert_same(load_zoo_model("paper-r50", "swav"), ref_state)
 
 
 def test_swav_head_batchnorm_is_folded_exactly():
@@ -176,7 +176,7 @@ def _simclr_converted(ref_state: dict[str, torch.Tensor]) -> dict[str, torch.Ten
 def test_simclrv2_converted_tf_layout(ref_state, weights):
     head = {"linear_layers.0.weight": torch.zeros(2048, 2048)}
     torch.save({"resnet": _simclr_converted(ref_state), "head": head}, weights / _files("simclr_v2")[0])
-    model = load_paper_model("paper-r50", "simclr_v2")
+    model = load_zoo_model("paper-r50", "simclr_v2")
     _assert_same(model, ref_state)
     assert model.preprocess.mean == (0.0, 0.0, 0.0) and model.preprocess.std == (1.0, 1.0, 1.0)
 
@@ -206,16 +206,16 @@ def test_wrong_shapes_fail_with_precise_error(ref_state, weights):
     bad["fc.weight"] = torch.zeros(10, 2048)
     torch.save({"state_dict": {f"module.{k}": v for k, v in bad.items()}}, weights / _files("sin")[0])
     with pytest.raises(ZoolensError, match="fc.weight"):
-        load_paper_model("paper-r50", "sin")
+        load_zoo_model("paper-r50", "sin")
 
 
 def test_missing_file_names_path_and_url(weights):
     with pytest.raises(ZoolensError) as err:
-        load_paper_model("paper-r50", "mocov3_1000ep")
+        load_zoo_model("paper-r50", "mocov3_1000ep")
     msg = str(err.value)
     assert str(weights / "linear-1000ep.pth.tar") in msg and "https://" in msg
     with pytest.raises(ZoolensError, match="authors"):
-        load_paper_model("paper-r50", "prime")  # no public URL: points to the docs
+        load_zoo_model("paper-r50", "prime")  # no public URL: points to the docs
 
 
 def test_pickled_objects_need_trust(ref_state, weights):
@@ -223,12 +223,12 @@ def test_pickled_objects_need_trust(ref_state, weights):
 
     torch.save({"state_dict": {f"module.{k}": v for k, v in ref_state.items()}, "args": argparse.Namespace(lr=0.1)}, weights / _files("sin")[0])
     with pytest.raises(ZoolensError, match="trust-checkpoint"):
-        load_paper_model("paper-r50", "sin")
+        load_zoo_model("paper-r50", "sin")
 
 
 def test_loaded_model_runs_and_reinitializes(ref_state, weights):
     torch.save(ref_state, weights / _files("sin_in")[0])
-    model = load_paper_model("paper-r50", "sin_in")
+    model = load_zoo_model("paper-r50", "sin_in")
     with torch.no_grad():
         out = model(torch.rand(1, 3, 224, 224))
     assert out.shape == (1, 1000) and torch.isfinite(out).all()

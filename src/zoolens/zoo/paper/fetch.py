@@ -8,17 +8,17 @@ that location so an offline machine can be seeded by copying the cache.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from zoolens.errors import ZoolensError
-from zoolens.offline import is_online
+from zoolens.io import sha256_file
+from zoolens.offline import require_online
 
 
 def weights_root() -> Path:
@@ -29,14 +29,6 @@ def weights_root() -> Path:
 def weights_dir(zoo: str) -> Path:
     """Folder holding the published files of ``zoo`` (e.g. ``paper-r50``)."""
     return weights_root() / zoo
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,6 +54,32 @@ class FileSpec:
         if self.sha256_prefix and not digest.startswith(self.sha256_prefix.lower()):
             return "wrong", digest
         return "present", digest
+
+
+@dataclass(frozen=True)
+class WeightEntries:
+    """Where the weights of a zoo's members are: its own files, and references served by timm/torchvision.
+
+    Attributes
+    ----------
+    names:
+        Every member of the zoo.
+    files:
+        The files the zoo keeps itself, one :class:`FileSpec` per file.
+    library:
+        ``(member, reference)`` for members whose weights timm or torchvision cache.
+    no_url:
+        What the status table says for a file without a public URL.
+    """
+
+    names: list[str]
+    files: list[FileSpec] = field(default_factory=list)
+    library: list[tuple[str, str]] = field(default_factory=list)
+    no_url: str = "(manual: see docs/paper_zoos.md)"
+
+    def files_of(self, name: str) -> list[Path]:
+        """The files of member ``name`` that exist on disk."""
+        return [s.path for s in self.files if s.model == name and s.path.is_file()]
 
 
 def _rich_progress_hook(description: str):
@@ -91,8 +109,8 @@ def download(url: str, dest: Path, *, sha256: str | None = None, sha256_prefix: 
     ``opener`` defaults to :func:`urllib.request.urlretrieve` (``file://`` URLs work,
     which is what the tests use). Returns the hex digest.
     """
-    if not is_online() and not url.startswith("file://"):
-        raise ZoolensError(f"downloads are off: not fetching {url}", "pass --online to allow downloads")
+    if not url.startswith("file://"):
+        require_online(f"downloads are off: not fetching {url}", f"download it by hand to {dest}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     os.close(fd)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from zoolens.data.sources import open_source
+from zoolens.data.subset import stratified_subset
 from zoolens.errors import ZoolensError
 
 CLASS_INDEX_PATH = Path(__file__).with_name("imagenet_synsets.json")
@@ -61,9 +63,6 @@ def imagenet_subset(root: str | Path, which: str | int = "criticality", seed: in
     ``load_data(imagenet_val_source(root), n=N, seed=seed, model=m)`` draws exactly
     these images (same source, same :func:`stratified_subset`).
     """
-    from zoolens.data.sources import open_source
-    from zoolens.data.subset import stratified_subset
-
     if isinstance(which, str):
         if which not in SUBSET_SIZES:
             raise ZoolensError(f"unknown subset {which!r}", "use criticality, sat or a number of images")

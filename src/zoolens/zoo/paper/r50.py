@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,9 +26,18 @@ from typing import Any
 import pandas as pd
 import torch
 
+from zoolens.data.preprocess import PreprocessConfig
 from zoolens.errors import ZoolensError
-from zoolens.zoo.paper.fetch import FileSpec, weights_dir
+from zoolens.models.checkpoint import load_into, read_state_dict
+from zoolens.models.loader import load_model
+from zoolens.models.refs import parse_ref
+from zoolens.models.reinit import Reinitializer
+from zoolens.models.source import Architecture, get_source
+from zoolens.models.wrapper import WrappedModel
+from zoolens.zoo.metadata import blank_row, metadata_listing
+from zoolens.zoo.paper.fetch import FileSpec, WeightEntries, weights_dir
 from zoolens.zoo.paper.remap import get_remap
+from zoolens.zoo.registry import Zoo, register_zoo
 
 ZOO = "paper-r50"
 MANIFEST_PATH = Path(__file__).with_name("r50_manifest.json")
@@ -91,7 +101,8 @@ def _read_nested(path: Path, key: str, trust_checkpoint: bool) -> dict[str, torc
         obj = torch.load(str(path), map_location="cpu", weights_only=not trust_checkpoint)
     except pickle.UnpicklingError as exc:
         raise ZoolensError(f"checkpoint {path} contains pickled Python objects that could run code when loaded",
-                           "convert it to .safetensors, or pass --trust-checkpoint if you trust its author") from exc
+                           "convert it to .safetensors, or allow full unpickling if you trust its author "
+                           "(--trust-checkpoint, or trust_checkpoint=True)") from exc
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise ZoolensError(f"checkpoint {path} is unreadable or truncated ({type(exc).__name__})",
                            "re-download or re-convert the file") from exc
@@ -103,15 +114,14 @@ def _read_nested(path: Path, key: str, trust_checkpoint: bool) -> dict[str, torc
 
 
 def _read(path: Path, nested_key: str | None, trust_checkpoint: bool) -> dict[str, torch.Tensor]:
-    from zoolens.models.checkpoint import read_state_dict
-
     if nested_key:
         return _read_nested(path, nested_key, trust_checkpoint)
     return read_state_dict(path, trust_checkpoint=trust_checkpoint)
 
 
 def _missing_error(name: str, spec: FileSpec) -> ZoolensError:
-    how = (f"download {spec.url} to {spec.path}, or run `zoolens --online zoo fetch {ZOO} --only {name}`"
+    how = (f"download {spec.url} to {spec.path}, or fetch it (zoolens --online zoo fetch {ZOO} --only {name}, "
+           f"or zoolens.zoo.weights.fetch with downloads allowed)"
            if spec.url else
            f"get it from the authors' release (see docs/paper_zoos.md, row {name}) and save it as {spec.path}")
     return ZoolensError(f"weights for zoo:{ZOO}/{name} are missing: {spec.path} ({spec.role})", how)
@@ -130,11 +140,6 @@ def load_r50_model(name: str, *, trust_checkpoint: bool = False):
     torchvision/timm entries delegate to :func:`zoolens.models.load_model`; published
     files are read safely, remapped with the entry's remap function and loaded strictly.
     """
-    from zoolens.models.checkpoint import load_into
-    from zoolens.models.loader import load_model
-    from zoolens.models.reinit import Reinitializer
-    from zoolens.models.wrapper import PreprocessConfig, WrappedModel
-
     e = r50_entry(name)
     info = {k: e[k] for k in ("category", "method", "norm", "epsilon", "published_top1", "source_kind")}
     info.update(zoo=ZOO, paper_name=e["method"])
@@ -159,3 +164,43 @@ def load_r50_model(name: str, *, trust_checkpoint: bool = False):
     info.update(architecture="resnet50", library="torchvision", files=[str(s.path) for s in specs], remap=e["remap"])
     return WrappedModel(net.eval(), name=f"zoo:{ZOO}/{name}", preprocess=preprocess, num_classes=1000,
                         reinitializer=Reinitializer(_tv_resnet50), info=info)
+
+
+# ------------------------------------------------------------------------ the registered zoo
+def metadata() -> pd.DataFrame:
+    """:data:`~zoolens.zoo.metadata.META_COLUMNS` of the 50 models (Table 1 of the criticality paper)."""
+    rows = []
+    for e in r50_entries():
+        row = blank_row(e["name"])
+        eps = math.nan if e["epsilon"] is None else float(e["epsilon"])
+        norm = e["norm"] or None
+        # The paper prints L∞ budgets as multiples of 1/255 and L2 budgets as they are.
+        unit = {"linf": "/255", "l2": "[0,1] pixels"}.get(norm or "", None)
+        row.update(family="resnet50", category=e["category"], method=e["method"], norm=norm, epsilon=eps,
+                   epsilon_unit=unit, adv_eps=eps if e["category"] == "adversarial_training" else 0.0,
+                   published_top1=float(e["published_top1"]), published_id=e.get("published_id"))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("name")
+
+
+def weights() -> WeightEntries:
+    """The published files under ``$ZOOLENS_WEIGHTS/paper-r50/`` and the timm/torchvision entries."""
+    entries = r50_entries()
+    return WeightEntries(names=[e["name"] for e in entries], files=file_specs(),
+                         library=[(e["name"], e["ref"]) for e in entries if e["ref"]])
+
+
+def architecture(name: str) -> Architecture:
+    """The untrained network of a member: its timm/torchvision reference's, else torchvision's ResNet-50."""
+    e = r50_entry(name)
+    if e["source_kind"] in ("torchvision", "timm"):
+        ref = parse_ref(e["ref"])
+        return get_source(ref.scheme).architecture(ref)
+    return Architecture(make=_tv_resnet50, input_size=lambda net: (3, 224, 224))
+
+
+ZOO_ENTRY = register_zoo(Zoo(
+    name=ZOO, description="the criticality paper's 50 ResNet-50s (weights from $ZOOLENS_WEIGHTS and the libraries)",
+    members=lambda: [e["name"] for e in r50_entries()], load=load_r50_model, metadata=metadata,
+    manifest=r50_manifest, listing=lambda all_columns=False: metadata_listing(ZOO, all_columns), weights=weights,
+    architecture=architecture))

@@ -23,6 +23,12 @@ from pathlib import Path
 import pandas as pd
 
 from zoolens.errors import ZoolensError
+from zoolens.models.loader import load_model
+from zoolens.models.refs import parse_ref
+from zoolens.models.source import Architecture, get_source
+from zoolens.zoo.metadata import blank_row, metadata_listing
+from zoolens.zoo.paper.fetch import WeightEntries
+from zoolens.zoo.registry import Zoo, register_zoo
 
 ZOO = "paper-sat69"
 CSV_PATH = Path(__file__).with_name("sat69_models.csv")
@@ -140,8 +146,6 @@ def registry_report() -> pd.DataFrame:
 
 def load_sat69_model(name: str, *, trust_checkpoint: bool = False):
     """Load ``zoo:paper-sat69/NAME`` (timm 0.6.7 name or current architecture name)."""
-    from zoolens.models.loader import load_model
-
     df = sat69_manifest()
     hit = df[(df["name"] == name) | (df["timm_arch"] == name)]
     if hit.empty:
@@ -153,3 +157,40 @@ def load_sat69_model(name: str, *, trust_checkpoint: bool = False):
                        "ref": row["ref"], "status": row["status"],
                        **{c: row[c] for c in COMPONENT_COLUMNS}})
     return model
+
+
+# ------------------------------------------------------------------------ the registered zoo
+def metadata() -> pd.DataFrame:
+    """:data:`~zoolens.zoo.metadata.META_COLUMNS` of the 69 models: components and Table 1 cluster."""
+    rows = []
+    for r in sat69_manifest().to_dict("records"):
+        row = blank_row(r["name"])
+        # Every one of the 69 is its own architecture: its family is itself.
+        row.update(family=r["name"], category="sat69", method=r["paper_name"], paper_cluster=int(r["cluster"]),
+                   published_id=r["timm_name"], adv_eps=0.0)
+        row.update({c: r[c] for c in COMPONENT_COLUMNS})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("name")
+
+
+def weights() -> WeightEntries:
+    """Every member's weights are timm's (in the Hugging Face / torch.hub caches)."""
+    df = sat69_manifest()
+    return WeightEntries(names=list(df["name"]), library=list(zip(df["name"], df["ref"])))
+
+
+def architecture(name: str) -> Architecture:
+    """The untrained timm network of a member."""
+    df = sat69_manifest()
+    hit = df[(df["name"] == name) | (df["timm_arch"] == name)]
+    if hit.empty:
+        raise ZoolensError(f"zoo:{ZOO} has no model {name!r}", f"see `zoolens zoo list {ZOO}`")
+    ref = parse_ref(hit.iloc[0]["ref"])
+    return get_source(ref.scheme).architecture(ref)
+
+
+ZOO_ENTRY = register_zoo(Zoo(
+    name=ZOO, description="the SAT paper's 69 timm ImageNet classifiers (weights from timm's cache)",
+    members=lambda: list(sat69_manifest()["name"]), load=load_sat69_model, metadata=metadata,
+    manifest=sat69_manifest, listing=lambda all_columns=False: metadata_listing(ZOO, all_columns), weights=weights,
+    architecture=architecture))

@@ -1,6 +1,7 @@
-"""The paper zoos' weights as a whole: which are present, missing or wrong (:func:`status_table`), and
+"""A zoo's weights as a whole: which are present, missing or wrong (:func:`status_table`), and
 downloading the missing ones (:func:`fetch`). ``zoolens zoo status|fetch`` render these.
 
+Every registered zoo says where its weights are (:attr:`zoolens.zoo.registry.Zoo.weights`).
 Status never touches the network; :func:`fetch` refuses to run while zoolens is offline.
 """
 
@@ -12,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from zoolens.errors import ZoolensError
-from zoolens.offline import is_online
-from zoolens.zoo.paper.fetch import FileSpec, download
+from zoolens.models.loader import load_model
+from zoolens.offline import require_online
+from zoolens.zoo.paper.fetch import FileSpec, WeightEntries, download
+from zoolens.zoo.registry import get_zoo
 
 
 def _library_location(ref: str) -> tuple[str, Path | None]:
@@ -48,40 +51,28 @@ def _library_location(ref: str) -> tuple[str, Path | None]:
     return "no download registered", None
 
 
-def _entries(zoo: str, only: list[str] | None = None) -> tuple[list[FileSpec], list[tuple[str, str]]]:
-    """(published files, [(model, timm/tv ref)]) of a zoo, restricted to ``only``."""
-    from zoolens.zoo.paper import _check
-
-    _check(zoo)
-    if zoo == "paper-r50":
-        from zoolens.zoo.paper.r50 import file_specs, r50_entries
-
-        entries = r50_entries()
-        names = {e["name"] for e in entries}
-        specs, refs = file_specs(), [(e["name"], e["ref"]) for e in entries if e["ref"]]
-    else:
-        from zoolens.zoo.paper.sat69 import sat69_manifest
-
-        df = sat69_manifest()
-        names = set(df["name"])
-        specs, refs = [], list(zip(df["name"], df["ref"]))
+def _entries(zoo: str, only: list[str] | None = None) -> tuple[WeightEntries, list[FileSpec], list[tuple[str, str]]]:
+    """(entries, files, library references) of a zoo, restricted to the members in ``only``."""
+    entries = get_zoo(zoo).weights()
+    specs, refs = list(entries.files), list(entries.library)
     if only:
-        unknown = [n for n in only if n not in names]
+        unknown = [n for n in only if n not in set(entries.names)]
         if unknown:
-            raise ZoolensError(f"zoo:{zoo} has no model(s) {', '.join(unknown)}", f"see `zoolens zoo status {zoo}`")
+            raise ZoolensError(f"zoo:{zoo} has no model(s) {', '.join(unknown)}",
+                               f"list them with `zoolens zoo status {zoo}` (or zoolens.zoo.zoo_model_names)")
         specs = [s for s in specs if s.model in only]
         refs = [r for r in refs if r[0] in only]
-    return specs, refs
+    return entries, specs, refs
 
 
 def status_table(zoo: str, only: list[str] | None = None) -> pd.DataFrame:
     """Which weights of ``zoo`` are present, missing or wrong, and where each must go."""
-    specs, refs = _entries(zoo, only)
+    entries, specs, refs = _entries(zoo, only)
     rows = []
     for s in specs:
         state, digest = s.check()
         rows.append({"model": s.model, "role": s.role, "state": state, "location": str(s.path),
-                     "url": s.url or "(manual: see docs/paper_zoos.md)", "sha256": s.sha256 or digest or ""})
+                     "url": s.url or entries.no_url, "sha256": s.sha256 or digest or ""})
     for model, ref in refs:
         state, where = _library_location(ref)
         rows.append({"model": model, "role": ref, "state": state, "location": str(where or ""),
@@ -90,12 +81,10 @@ def status_table(zoo: str, only: list[str] | None = None) -> pd.DataFrame:
 
 
 def fetch(zoo: str, only: list[str] | None = None, *, opener=None, progress: bool = True) -> pd.DataFrame:
-    """Download the missing or wrong files of ``zoo`` (needs ``--online``); returns what happened per file."""
-    if not is_online():
-        raise ZoolensError("downloads are off: `zoolens zoo fetch` needs --online",
-                           f"run `zoolens --online zoo fetch {zoo}`, or copy the files listed by "
-                           f"`zoolens zoo status {zoo}` by hand")
-    specs, refs = _entries(zoo, only)
+    """Download the missing or wrong files of ``zoo`` (downloads must be allowed); returns what happened per file."""
+    require_online(f"downloads are off: fetching zoo:{zoo} needs them",
+                   f"copy the files listed by `zoolens zoo status {zoo}` by hand")
+    _, specs, refs = _entries(zoo, only)
     rows = []
     for s in specs:
         state, _ = s.check()
@@ -107,8 +96,6 @@ def fetch(zoo: str, only: list[str] | None = None, *, opener=None, progress: boo
             digest = download(s.url, s.path, sha256=s.sha256, sha256_prefix=s.sha256_prefix, opener=opener,
                               progress=progress)
             rows.append({"model": s.model, "file": str(s.path), "action": "downloaded", "sha256": digest})
-    from zoolens.models.loader import load_model
-
     for model, ref in refs:
         state, where = _library_location(ref)
         if state.startswith("present"):
