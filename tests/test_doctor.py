@@ -63,10 +63,10 @@ def test_doctor_finds_shipped_weights_with_a_wrong_checksum(tmp_path, monkeypatc
 
 
 def test_doctor_reports_missing_data_with_its_fix(monkeypatch, capsys):
-    import zoolens.data as data
+    import zoolens.doctor as doctor
     from zoolens.errors import ZoolensError
 
-    real = data.open_source
+    real = doctor.open_source
 
     def no_fmnist(source):
         if source.startswith("fashion-mnist"):
@@ -74,7 +74,7 @@ def test_doctor_reports_missing_data_with_its_fix(monkeypatch, capsys):
                                "apt-get install dataset-fashion-mnist or set ZOOLENS_DATA_DIR")
         return real(source)
 
-    monkeypatch.setattr(data, "open_source", no_fmnist)
+    monkeypatch.setattr(doctor, "open_source", no_fmnist)
     assert main(["doctor", "--format", "json"]) == 1
     row = _rows(capsys)["data fashion-mnist"]
     assert row["status"] == "fail" and "apt-get install" in row["fix"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from zoolens.data import open_source
 from zoolens.errors import ZoolensError
+from zoolens.models.loader import check_ref
 
 MAX_SEEDS = 1000  # a count beyond this is a typo, not a study
 
@@ -83,7 +85,6 @@ def check_data(source: Any, n_images: int | None, option: str = "n_images (--n-i
     """The data source opens and holds at least ``n_images`` images."""
     if not isinstance(source, str):
         raise ZoolensError(f"data source {source!r} is not text", "e.g. fashion-mnist, digits or imagefolder:PATH")
-    from zoolens.data import open_source
 
     raw = open_source(source)
     if n_images is not None and n_images > len(raw):
@@ -93,7 +94,6 @@ def check_data(source: Any, n_images: int | None, option: str = "n_images (--n-i
 
 def check_refs(refs: Any) -> list[str]:
     """Every model reference parses and names something that exists (no weights are read)."""
-    from zoolens.models.loader import check_ref
 
     if isinstance(refs, str) or not hasattr(refs, "__iter__"):
         raise ZoolensError(f"model references must be a list, got {refs!r}", 'e.g. refs = ["timm:resnet18"]')

@@ -18,7 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
+from zoolens.criticality import criticality
 from zoolens.errors import ZoolensError
+from zoolens.report import analyze, build_report
+from zoolens.similarity.run import run_sat
+from zoolens.zoo import manifest_rows, recipe_for, zoo_dir, zoo_model_names
 
 ZOO = "fmnist-mini"
 
@@ -54,7 +58,6 @@ class DemoSettings:
 
 def available_models(zoo: str = ZOO) -> tuple[list[str], list[str]]:
     """(trained, missing) model names of ``zoo`` (weights file and manifest row present)."""
-    from zoolens.zoo import manifest_rows, zoo_dir, zoo_model_names
 
     rows = {r["name"] for r in manifest_rows(zoo)}
     trained, missing = [], []
@@ -77,11 +80,6 @@ def demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, *,
     skip_missing:
         Run on the zoo models that have weights instead of failing when some are missing.
     """
-    from zoolens.report import analyze
-    from zoolens.criticality import criticality
-    from zoolens.report import build_report
-    from zoolens.similarity.run import run_sat
-    from zoolens.zoo import recipe_for
 
     s = settings or DemoSettings()
     out = Path(out)

@@ -17,6 +17,9 @@ import pandas as pd
 from zoolens.errors import ZoolensError
 from zoolens.io import sha256_file
 from zoolens.zoo.mini import ZOO_DIRS, manifest_rows, zoo_dir
+from zoolens.data import cache as dcache
+from zoolens.data import open_source
+from zoolens.data.cache import cache_root
 
 PINNED = {"torch": "2.14.1", "torchvision": "0.29.1"}  # as pyproject.toml pins them
 MIN_FREE_BYTES = 2 << 30
@@ -57,7 +60,6 @@ def check_versions() -> Iterator[Finding]:
 
 def check_data() -> Iterator[Finding]:
     """The built-in data sources open (Fashion-MNIST files present, scikit-learn's digits)."""
-    from zoolens.data import open_source
 
     for source in ("fashion-mnist", "digits"):
         try:
@@ -69,7 +71,6 @@ def check_data() -> Iterator[Finding]:
 
 def check_cache(root: Path | None = None) -> Iterator[Finding]:
     """Every cached image subset still matches the checksum recorded when it was written."""
-    from zoolens.data import cache as dcache
 
     root = root or dcache.cache_root()
     images = root / "images"
@@ -145,7 +146,6 @@ def check_optional() -> Iterator[Finding]:
 
 def diagnose(out: Path | None = None) -> pd.DataFrame:
     """All checks as a table (columns ``check, status, detail, fix``)."""
-    from zoolens.data.cache import cache_root
 
     checks: list[Callable[[], Iterator[Finding]]] = [
         check_versions, check_data, check_cache, check_weights,

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pandas as pd
 
 from zoolens.errors import ZoolensError
-from zoolens.io import write_table, write_text_atomic
+from zoolens.io import atomic_path, write_table, write_text_atomic
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -172,7 +172,6 @@ class RunDir:
 
     def write_file(self, name: str, writer) -> Path:
         """Write ``name`` in the run directory atomically via ``writer(tmp_path)`` (tracked by :meth:`publishing`)."""
-        from zoolens.io import atomic_path
 
         path = self._track(self.path / name)
         with atomic_path(path) as tmp:
