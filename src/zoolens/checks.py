@@ -6,7 +6,6 @@ a typo is refused before the run directory exists (and never poisons it).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from zoolens.data import open_source
@@ -14,23 +13,6 @@ from zoolens.errors import ZoolensError
 from zoolens.models.loader import check_ref
 
 MAX_SEEDS = 1000  # a count beyond this is a typo, not a study
-
-
-def positive_int(value: Any, option: str, *, allow_none: bool = False, minimum: int = 1) -> int | None:
-    """``value`` as an int ≥ ``minimum`` (bools and non-integers refused)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ZoolensError(f"{option} must be an integer ≥ {minimum}, got {value!r}",
-                           f"pass {option} with a whole number ≥ {minimum}")
-    return value
-
-
-def finite_number(value: Any, option: str) -> float:
-    """``value`` as a finite float (bools and text refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ZoolensError(f"{option} must be a finite number, got {value!r}", f"pass {option} with a number")
-    return float(value)
 
 
 def check_seeds(seeds: Any, option: str = "--seeds") -> list[int]:
@@ -103,5 +85,4 @@ def check_refs(refs: Any) -> list[str]:
     return refs
 
 
-__all__ = ["MAX_SEEDS", "check_data", "check_device", "check_refs", "check_seeds", "finite_number", "positive_int",
-           "seed_list"]
+__all__ = ["MAX_SEEDS", "check_data", "check_device", "check_refs", "check_seeds", "seed_list"]

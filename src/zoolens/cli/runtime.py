@@ -80,13 +80,12 @@ def plan_command(
     import pandas as pd
     from rich.console import Console
 
-    from zoolens.checks import finite_number
+    from zoolens.config import number
     from zoolens.runtime.plan import human_flops, human_seconds, plan_study
     from zoolens.runtime.spec import load_study, resolve_study
     from zoolens.cli.render import emit
 
-    if not finite_number(throughput, "--throughput") > 0:
-        raise ZoolensError(f"--throughput must be positive, got {throughput:g}", "give the attained TFLOP/s, e.g. 50")
+    number(positive=True)(throughput, "--throughput")  # the attained TFLOP/s, e.g. 50
     if fmt not in ("table", "csv", "json"):
         raise ZoolensError(f"unknown --format {fmt!r}", "use table, csv or json")
     spec = resolve_study(load_study(study), base=study)
