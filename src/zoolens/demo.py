@@ -87,7 +87,7 @@ def demo(out: str | Path = "runs/demo", settings: DemoSettings | None = None, *,
     if missing and not skip_missing:
         raise ZoolensError(f"{len(missing)} mini-zoo models have no weights yet ({', '.join(missing[:4])}"
                            f"{', …' if len(missing) > 4 else ''})",
-                           f"train them with `zoolens zoo train {ZOO}`, or pass --skip-missing")
+                           f"train them with `zoolens zoo train {ZOO}`, or skip them (skip_missing=True; zoolens demo --skip-missing)")
     if len(trained) < 2:  # SAT needs a pair
         if s.only:
             raise ZoolensError(f"the demo needs two trained models, the chosen ones have {len(trained)}",
