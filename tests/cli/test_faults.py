@@ -135,10 +135,11 @@ class DiskFull:
         import zoolens.data.cache as dcache
         import zoolens.similarity.cache as acache
         import zoolens.io as zio
+        import zoolens.runtime.rundir as rundir
 
         real = zio.atomic_path
         wrapped = self.wrap(real)
-        for mod in (zio, dcache, acache):
+        for mod in (zio, dcache, acache, rundir):  # every module that binds atomic_path
             monkeypatch.setattr(mod, "atomic_path", wrapped)
 
 
