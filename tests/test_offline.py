@@ -14,6 +14,7 @@ from zoolens.offline import HOW_TO_GO_ONLINE, hub_offline, is_online, require_on
 HUB_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
+@pytest.mark.slow  # a subprocess imports zoolens
 def test_importing_zoolens_leaves_the_environment_alone():
     env = {k: v for k, v in os.environ.items() if k not in HUB_VARS and k != "ZOOLENS_ONLINE"}
     code = ("import os, zoolens, zoolens.models, zoolens.zoo, huggingface_hub.constants as hc; "

@@ -42,6 +42,7 @@ def test_debug_shows_the_traceback(capsys):
     assert "Traceback" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a subprocess starts the installed console script
 def test_console_script_exit_code():
     proc = subprocess.run([sys.executable, "-m", "zoolens.cli", "data", "info", "nope"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown data source 'nope'" in proc.stderr and "Traceback" not in proc.stderr

@@ -49,6 +49,7 @@ def test_shipped_files_are_the_authors_unmodified():
         assert sha256_file(published_path(name)) == digest, name
 
 
+@pytest.mark.slow  # the module fixture imports and analyses all 50 published models (~15 s)
 def test_import_round_trip(imported, raw):
     out, _ = imported
     man = json.loads((out / "manifest.json").read_text())["runs"]["criticality"]
@@ -71,6 +72,7 @@ def test_import_round_trip(imported, raw):
     assert (models["reference"].str.startswith("zoo:paper-r50/")).all() and len(models) == 50
 
 
+@pytest.mark.slow  # the module fixture imports and analyses all 50 published models (~15 s)
 def test_figures_equal_direct_pandas(imported, raw):
     out, a = imported
     folder = out / "analysis"
@@ -111,6 +113,7 @@ def test_figures_equal_direct_pandas(imported, raw):
     assert f["crit.at_budget_spearman_l2"]["measured"] == pytest.approx(rho_l2)
 
 
+@pytest.mark.slow  # the module fixture imports and analyses all 50 published models (~15 s)
 def test_scorecard_fields(imported):
     out, _ = imported
     saved = json.loads((out / "analysis" / "findings.json").read_text())
@@ -121,6 +124,7 @@ def test_scorecard_fields(imported):
         assert x["verdict"] != "not testable", x["id"]  # the published zoo has what every claim needs
 
 
+@pytest.mark.slow  # the module fixture imports and analyses all 50 published models (~15 s)
 def test_metadata_and_without_at(imported):
     out, a = imported
     per = pd.read_csv(out / "analysis" / "criticality_per_model.csv").set_index("model")

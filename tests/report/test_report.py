@@ -160,6 +160,7 @@ def test_report_is_self_contained(runs):
     assert "Scorecard" in page and "torch" in page and "Data fingerprint" in page
 
 
+@pytest.mark.slow  # runs analyze and report through the CLI
 def test_cli_commands(runs, tmp_path):
     from zoolens.cli import app
 
