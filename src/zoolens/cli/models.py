@@ -31,7 +31,7 @@ def models_info(ref: str = typer.Argument(..., help="timm:NAME[@FILE|@init:SEED]
                         "params": l.n_params, "tensors": ",".join(l.param_names)} for l in found])
     if fmt is OutputFormat.table:  # csv/json stay machine-readable: the header line only goes with the table
         Console(stderr=False).print(_header(ref, model))
-    emit(df, fmt, title=f"{len(df)} layers")
+    emit(df, fmt, title=f"{len(df)} layers", keys=["layer"])
 
 
 def _header(ref: str, model) -> str:

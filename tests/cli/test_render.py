@@ -1,0 +1,68 @@
+"""Listings fit the terminal: names are never cut, other text is abbreviated in the middle or wrapped,
+and ``--format csv/json`` stay complete."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zoolens.cli import main
+from zoolens.cli.render import abbreviate_middle, header_lines, wrap_hard
+from zoolens.zoo import get_zoo, list_zoos
+
+
+@given(st.text(min_size=0, max_size=80), st.integers(1, 60))
+def test_middle_abbreviation_keeps_both_ends(text, width):
+    out = abbreviate_middle(text, width)
+    assert len(out) <= width
+    if len(text) <= width:
+        assert out == text
+    else:
+        head, _, tail = out.partition("…")
+        assert text.startswith(head) and text.endswith(tail) and len(head) >= len(tail)
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=80), st.integers(1, 30))
+def test_hard_wrap_keeps_every_character(text, width):
+    out = wrap_hard(text, width)
+    assert out.replace("\n", "") == text
+    assert all(len(line) <= width for line in out.split("\n"))
+
+
+def test_headers_break_after_underscores():
+    assert header_lines("input_size", 6) == "input_\nsize"
+    assert header_lines("name", 10) == "name"
+
+
+def _table(args, monkeypatch, capsys, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    capsys.readouterr()
+    assert main(args) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("zoo", list_zoos())
+@pytest.mark.parametrize("columns", [80, 120])
+def test_zoo_list_fits_the_terminal_and_never_cuts_a_name(zoo, columns, monkeypatch, capsys):
+    out = _table(["zoo", "list", zoo], monkeypatch, capsys, columns)
+    assert max(len(line) for line in out.splitlines()) <= columns
+    for name in get_zoo(zoo).members():
+        assert name in out, f"{name} is cut in the {columns}-column listing"
+    csv = pd.read_csv(io.StringIO(_table(["zoo", "list", zoo, "--format", "csv"], monkeypatch, capsys, 40)))
+    assert list(csv["name"]) == get_zoo(zoo).members()  # complete whatever the width
+
+
+def test_zoo_status_and_models_info_never_cut_names(monkeypatch, capsys):
+    out = _table(["zoo", "status", "fmnist-mini"], monkeypatch, capsys, 80)
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert all(name in out for name in get_zoo("fmnist-mini").members())
+    full = pd.read_json(io.StringIO(_table(["zoo", "status", "fmnist-mini", "--format", "json"], monkeypatch,
+                                           capsys, 40)))
+    assert all(str(p).endswith(".safetensors") for p in full["location"])  # json keeps whole paths
+    out = _table(["models", "info", "zoo:fmnist-mini/resnet_baseline"], monkeypatch, capsys, 50)
+    assert max(len(line) for line in out.splitlines()) <= 50
+    assert "layer2.0.downsample.0" in out
