@@ -129,3 +129,23 @@ def test_each_field_is_checked_once_with_a_one_line_error(cls, field, value, fra
 def test_study_errors_name_the_section_and_key():
     with pytest.raises(ZoolensError, match=r"\[similarity\] steps must be an integer ≥ 1, got 0"):
         resolve_study({"models": {"refs": ["py:tests.factories:tiny_a"]}, "similarity": {"steps": 0}})
+
+
+def test_a_gpu_study_plans_on_a_cpu_machine_and_refuses_to_run_there(tmp_path):
+    import torch
+
+    from zoolens.runtime.spec import run_study
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    raw = {"study": {"out": str(tmp_path / "study")}, "models": {"refs": ["py:tests.factories:tiny_a"]},
+           "criticality": {"device": "cuda"}, "similarity": {"device": "cuda:0"}}
+    spec = resolve_study(raw)  # planning needs no GPU: the config checks the spelling only
+    from zoolens.runtime.plan import plan_study
+
+    assert plan_study(spec, device_flops={"device": "cpu", "conv": 1e9, "matmul": 1e9}).units
+    with pytest.raises(ZoolensError, match="CUDA is not available"):
+        run_study(spec)
+    assert not (tmp_path / "study").exists()  # refused before anything was written
+    with pytest.raises(ZoolensError, match="device \\(--device\\) .tpu"):
+        CriticalityConfig(device="tpu")

@@ -43,8 +43,11 @@ def seed_list(value: Any, option: str = "--seeds") -> list[int]:
     return check_seeds(value, option)
 
 
-def check_device(device: Any, option: str = "--device") -> str | None:
-    """``cpu``, ``cuda``, ``cuda:N`` (or None for the default); CUDA must be present when asked for."""
+def check_device(device: Any, option: str = "--device", *, require_available: bool = True) -> str | None:
+    """``cpu``, ``cuda``, ``cuda:N`` (or None for the default); CUDA must be present when asked for.
+
+    ``require_available=False`` checks the spelling only: a GPU study can be planned on a laptop.
+    """
     if device is None:
         return None
     import torch
@@ -55,6 +58,8 @@ def check_device(device: Any, option: str = "--device") -> str | None:
         raise ZoolensError(f"unknown {option} {device!r}", "use cpu or cuda (cuda:N)") from None
     if dev.type not in ("cpu", "cuda"):
         raise ZoolensError(f"unsupported {option} {device!r}", "use cpu or cuda (cuda:N)")
+    if not require_available:
+        return str(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ZoolensError(f"{option} {device} asked for, but CUDA is not available here", "use --device cpu")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():

@@ -41,7 +41,7 @@ def _layers(value: Any, label_: str) -> str | None:
 
 
 def _device(value: Any, label_: str) -> str:
-    return check_device(value, label_) or "cpu"
+    return check_device(value, label_, require_available=False) or "cpu"  # availability: preflight
 
 
 @dataclasses.dataclass

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Sequence
 import pandas as pd
 import torch
 
-from zoolens.checks import check_data, check_refs
+from zoolens.checks import check_data, check_device, check_refs
 from zoolens.criticality.config import CriticalityConfig
 from zoolens.criticality.one_model import criticality_one_model
 from zoolens.criticality.tables import ROW_COLUMNS, summarize
@@ -36,7 +36,8 @@ class CriticalityExperiment:
     config_class = CriticalityConfig
 
     def preflight(self, models: Sequence[str], config: CriticalityConfig) -> None:
-        """Settings are checked by the config itself; here the references and the data."""
+        """Settings are checked by the config itself; here the device, the references and the data."""
+        check_device(config.device, "device (--device)")
         names = [display_name(m) for m in models]
         if len(set(names)) != len(names):
             raise ZoolensError("the same model is listed twice", "list each model once")

@@ -26,7 +26,7 @@ def _fraction(value: Any, label_: str) -> float:
 
 
 def _device(value: Any, label_: str) -> str | None:
-    return check_device(value, label_)
+    return check_device(value, label_, require_available=False)  # availability: preflight
 
 
 @dataclasses.dataclass

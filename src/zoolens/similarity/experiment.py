@@ -14,7 +14,7 @@ from typing import Any, Iterator, Sequence
 
 import pandas as pd
 
-from zoolens.checks import check_data, check_refs
+from zoolens.checks import check_data, check_device, check_refs
 from zoolens.runtime.executors import Executor, StageReport
 from zoolens.runtime.plan import PlannedUnit, arch_info
 from zoolens.runtime.rundir import RunDir
@@ -43,7 +43,8 @@ class SatExperiment:
     config_class = SatConfig
 
     def preflight(self, models: Sequence[str], config: SatConfig) -> None:
-        """Settings are checked by the config itself; here the references and the data."""
+        """Settings are checked by the config itself; here the device, the references and the data."""
+        check_device(config.device, "device (--device)")
         check_refs(models)
         check_data(config.data, config.image_count())
 
