@@ -55,11 +55,6 @@ def flag_of(field: dataclasses.Field) -> str:
     return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
 
 
-def help_of(cls: type, name: str) -> str:
-    """The help text of field ``name`` of config class ``cls``."""
-    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}[name]
-
-
 def validate(config: Any) -> None:
     """Run every field's check (normalizing values in place), then the class's ``check_together``.
 
@@ -171,5 +166,5 @@ def text(*, allow_none: bool = False, example: str = "") -> Check:
     return check
 
 
-__all__ = ["boolean", "defaults", "flag_of", "from_mapping", "help_of", "integer", "label", "labelled", "number",
+__all__ = ["boolean", "defaults", "flag_of", "from_mapping", "integer", "label", "labelled", "number",
            "one_of", "setting", "text", "validate"]

@@ -132,15 +132,10 @@ class DiskFull:
         return atomic_path
 
     def install(self, monkeypatch) -> None:
-        import zoolens.data.cache as dcache
-        import zoolens.similarity.cache as acache
         import zoolens.io as zio
-        import zoolens.runtime.rundir as rundir
 
-        real = zio.atomic_path
-        wrapped = self.wrap(real)
-        for mod in (zio, dcache, acache, rundir):  # every module that binds atomic_path
-            monkeypatch.setattr(mod, "atomic_path", wrapped)
+        # every writer looks atomic_path up in zoolens.io when it writes: one patch faults them all
+        monkeypatch.setattr(zio, "atomic_path", self.wrap(zio.atomic_path))
 
 
 def _site_of(path: Path) -> str:

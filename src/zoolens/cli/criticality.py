@@ -7,9 +7,10 @@ from typing import Optional
 import typer
 
 from zoolens.cli.options import config_option
-from zoolens.cli.runtime import executor_config, executor_option
+from zoolens.cli.runtime import executor_option
 from zoolens.criticality.config import CriticalityConfig
 from zoolens.errors import ZoolensError
+from zoolens.runtime.executors import ExecutorConfig
 
 
 def parse_seeds(seeds: str) -> list[int]:
@@ -84,7 +85,8 @@ def criticality_command(
                                precision=precision, batch_size=batch_size, device=device,
                                layers_per_unit=layers_per_unit, auxiliary_below=auxiliary_below,
                                critical_above=critical_above, trust_checkpoint=trust_checkpoint)  # config
-    ex = executor_config(executor, address, gpus_per_unit, cpus_per_unit)
+    ex = ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit,
+                                 cpus_per_unit=cpus_per_unit)
     table = criticality(refs, config, out=out, executor=ex, progress=True)  # API
     Console().print(f"{len(table)} rows for {table['model'].nunique()} model(s) written to [bold]{out}[/bold]")
 

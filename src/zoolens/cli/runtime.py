@@ -1,7 +1,7 @@
 """``zoolens run STUDY.toml`` and ``zoolens plan STUDY.toml`` (a thin layer over :mod:`zoolens.runtime`).
 
 Also the ``--executor/--address/--gpus-per-unit/--cpus-per-unit`` options that
-``criticality`` and ``similarity`` share (:func:`executor_option` … :func:`executor_config`).
+``criticality`` and ``similarity`` share (:func:`executor_option`).
 """
 
 from __future__ import annotations
@@ -19,18 +19,6 @@ from zoolens.runtime.executors import ExecutorConfig
 def executor_option(name: str) -> Any:
     """The option of :class:`ExecutorConfig` field ``name`` (a fresh ``typer.Option`` per command)."""
     return config_option(ExecutorConfig, name)
-
-
-def executor_config(executor: str = "local", address: Optional[str] = None, gpus_per_unit: float = 0.0,
-                    cpus_per_unit: float = 1.0) -> ExecutorConfig:
-    """The :class:`ExecutorConfig` of the four executor options.
-
-    Returns
-    -------
-    ExecutorConfig
-        Validated: a bad value raises :class:`~zoolens.errors.ZoolensError` (one line, exit 2).
-    """
-    return ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit, cpus_per_unit=cpus_per_unit)
 
 
 # ------------------------------------------------------------------- commands
@@ -119,4 +107,4 @@ def _override(raw: dict, executor: Optional[str], address: Optional[str], gpus: 
         raw.setdefault("study", {})["out"] = out
 
 
-__all__ = ["executor_config", "executor_option", "plan_command", "run_command"]
+__all__ = ["executor_option", "plan_command", "run_command"]

@@ -7,8 +7,9 @@ from typing import List, Optional
 import typer
 
 from zoolens.cli.options import config_option
-from zoolens.cli.runtime import executor_config, executor_option
+from zoolens.cli.runtime import executor_option
 from zoolens.errors import ZoolensError
+from zoolens.runtime.executors import ExecutorConfig
 from zoolens.similarity.config import SatConfig
 
 S = SatConfig
@@ -70,7 +71,8 @@ def similarity_command(
                            batch_size=batch_size, device=device, eps_s=eps_s, n_resamples=n_resamples,
                            ci_level=ci_level, ci_seed=ci_seed, trust_checkpoint=trust_checkpoint)  # config
         res = run_sat(refs, config, out=out, progress=progress,
-                      executor=executor_config(executor, address, gpus_per_unit, cpus_per_unit))  # API
+                      executor=ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit,
+                                             cpus_per_unit=cpus_per_unit))  # API
     emit(res.attack[["model", "clean_accuracy", "adversarial_accuracy", "success_rate"]], "table",
          title="white-box attack")
     emit(res.sat.round(3).reset_index(), "table", title=f"SAT matrix ({res.out})")

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from zoolens.checks import check_device, seed_list
+from zoolens.criticality.engines import ENGINES, PRECISIONS
 from zoolens.config import boolean, integer, label, number, one_of, setting, text, validate
 from zoolens.errors import ZoolensError
 from zoolens.models.layers import compile_layer_pattern
 
-ENGINE_NAMES = ("fast", "naive")
-PRECISION_NAMES = ("fp32", "bf16", "fp16")
 # The paper's thresholds were lost in extraction; these are ours (configurable).
 AUXILIARY_BELOW = 0.05
 CRITICAL_ABOVE = 0.5
@@ -61,11 +60,11 @@ class CriticalityConfig:
                                help="Number of randomization seeds, or a list like 0,1,2.")
     randomize: str = setting("init", check=_randomize,
                              help="init (architecture's own initializer), zero, or checkpoint:PATH.")
-    engine: str = setting("fast", check=one_of(ENGINE_NAMES),
+    engine: str = setting("fast", check=one_of(tuple(ENGINES)),
                           help="fast (exact suffix replay) or naive (full forward per layer).")
     include_norm: bool = setting(False, check=boolean(), help="Also randomize normalization layers.")
     layers: str | None = setting(None, check=_layers, help="Regex on module paths selecting the layers.")
-    precision: str = setting("fp32", check=one_of(PRECISION_NAMES), help="fp32, bf16 or fp16.")
+    precision: str = setting("fp32", check=one_of(tuple(PRECISIONS)), help="fp32, bf16 or fp16.")
     batch_size: int = setting(64, check=integer(1), help="Images per forward pass.")
     device: str = setting("cpu", check=_device, help="cpu or cuda.")
     layers_per_unit: int = setting(0, check=integer(0),
@@ -93,5 +92,5 @@ class CriticalityConfig:
         return len(self.seeds) if self.randomize == "init" else 1
 
 
-__all__ = ["AUXILIARY_BELOW", "CRITICAL_ABOVE", "CriticalityConfig", "ENGINE_NAMES", "PRECISION_NAMES",
+__all__ = ["AUXILIARY_BELOW", "CRITICAL_ABOVE", "CriticalityConfig",
            "RESULT_FIELDS"]

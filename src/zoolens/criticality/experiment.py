@@ -77,7 +77,7 @@ class CriticalityExperiment:
 
     def stages(self, run: RunDir, models: Sequence[str], config: CriticalityConfig, context: dict[str, Any]
                ) -> Iterator[list[WorkUnit]]:
-        units = self.units(models, config)
+        units = context["units"] = self.units(models, config)  # assemble reads the same (digests, slices)
         stale = drop_stale_parts(run, units)
         if stale:
             warnings.warn(f"the weights of {len(stale)} unit(s) changed since they ran ({', '.join(stale[:3])}"
@@ -86,7 +86,7 @@ class CriticalityExperiment:
 
     def assemble(self, run: RunDir, models: Sequence[str], config: CriticalityConfig, report: StageReport,
                  executor: Executor, context: dict[str, Any]) -> pd.DataFrame:
-        units = self.units(models, config)
+        units = context["units"]
         table = run.read_parts("criticality", [u.payload["part"] for u in units])
         table = table[ROW_COLUMNS] if len(table) else pd.DataFrame(columns=ROW_COLUMNS)
         # one summary per model: a sliced model's slices each carry the same whole-model summary

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoolens.io import atomic_path, write_text_atomic
+import zoolens.io as zio
+from zoolens.io import write_text_atomic
 
 # (key, mtime_ns, size) of entries whose checksum this process has verified: hash once per process
 _VERIFIED: set[tuple[str, int, int]] = set()
@@ -89,7 +90,7 @@ def load_entry(key: str) -> tuple[np.ndarray, np.ndarray, dict] | None:
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+    with zio.atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, array)
 
 

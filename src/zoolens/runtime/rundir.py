@@ -21,7 +21,8 @@ from typing import Any, Iterator
 import pandas as pd
 
 from zoolens.errors import ZoolensError
-from zoolens.io import atomic_path, write_table, write_text_atomic
+import zoolens.io as zio
+from zoolens.io import write_table, write_text_atomic
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -174,7 +175,7 @@ class RunDir:
         """Write ``name`` in the run directory atomically via ``writer(tmp_path)`` (tracked by :meth:`publishing`)."""
 
         path = self._track(self.path / name)
-        with atomic_path(path) as tmp:
+        with zio.atomic_path(path) as tmp:
             writer(tmp)
         return path
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from zoolens.runtime.rundir import unit_filename
-from zoolens.io import atomic_path
+import zoolens.io as zio
 
 
 def adv_path(run_path: str | os.PathLike, model: str, attack_key: str, data_fingerprint: str) -> Path:
@@ -35,7 +35,7 @@ def save_adv(path: str | os.PathLike, image_ids: np.ndarray, images: torch.Tenso
     arr = images.cpu().numpy()
     if arr.dtype not in (np.uint8, np.float32):
         arr = arr.astype(np.float32)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+    with zio.atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, images=arr, image=np.asarray(image_ids, dtype=np.int64))
 
 

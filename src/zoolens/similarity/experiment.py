@@ -12,7 +12,6 @@ import contextlib
 import time
 from typing import Any, Iterator, Sequence
 
-import pandas as pd
 
 from zoolens.checks import check_data, check_device, check_refs
 from zoolens.runtime.executors import Executor, StageReport
@@ -24,11 +23,6 @@ from zoolens.similarity.config import SatConfig
 from zoolens.similarity.members import member_digests, pairs_to_measure, register_members
 from zoolens.models.refs import display_name
 from zoolens.similarity.units import check_labels, sat_eval_unit_spec, sat_model_unit_spec
-
-
-def _members(run: RunDir) -> pd.DataFrame:
-    df = run.read_parts("member")
-    return df.sort_values("order", kind="stable").reset_index(drop=True) if len(df) else df
 
 
 class SatExperiment:
@@ -59,6 +53,7 @@ class SatExperiment:
         given = context.get("given") or [(display_name(m), m) for m in models]
         objects = context.get("objects", {})
         members = register_members(run, given, context.get("roles", {}), member_digests(given, objects))
+        context["members"] = members  # assemble reads the same member list
         names = list(members["model"])
         refs = dict(zip(members["model"], members["ref"]))
         role_of = dict(zip(members["model"], members["role"]))
@@ -76,7 +71,8 @@ class SatExperiment:
         failed = {u.payload["name"] for u in stage1 if not u.done(run)}
         ok_names = [m for m in names if m not in failed]
         ok_sources = [m for m in sources if m not in failed]
-        check_labels({m: run.read_part("clean", m) for m in ok_names})
+        clean = context["clean"] = {m: run.read_part("clean", m) for m in ok_names}  # assemble reuses them
+        check_labels(clean)
         adv_files = {m: str(run.read_part("attack", m)["adv_file"].iloc[0]) for m in ok_sources}
 
         # stage 2: one unit per target, one part per (source, target) pair
@@ -91,11 +87,11 @@ class SatExperiment:
 
     def assemble(self, run: RunDir, models: Sequence[str], config: SatConfig, report: StageReport,
                  executor: Executor, context: dict[str, Any]) -> SatResult:
-        members = _members(run)
+        members = context["members"]
         names = list(members["model"])
         role_of = dict(zip(members["model"], members["role"]))
         sources = [m for m in names if role_of[m] in ("full", "source")]
-        clean_all = {m: run.read_part("clean", m) for m in names}
+        clean_all = {m: context["clean"][m] if m in context["clean"] else run.read_part("clean", m) for m in names}
         result = assemble_tables(run, names, pairs_to_measure(names, role_of, sources), clean_all, config.eps_s,
                                  config.n_resamples, config.ci_level, config.ci_seed)
         result.timings = dict(context.get("timings", {}))
