@@ -3,24 +3,38 @@
 #   make test   - setup, then the whole test suite (all that needs no ImageNet and no network)
 #   make test-quick - the suite without `slow` and `ray` tests (under 2 minutes on 2 cores)
 #   make lint   - the import layers and the absence of import cycles (import-linter; part of both test targets)
+#   make lock   - recompile requirements.lock (every pin with its sha256) from pyproject.toml's ranges;
+#                 keeps current pins where they still fit, `make lock UPGRADE=1` takes the newest
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.zoolens-installed
+LOCK   := requirements.lock
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
-.PHONY: setup test test-quick lint demo data clean bench
+.PHONY: setup test test-quick lint lock demo data clean bench
 
 setup: $(STAMP) data
 
-# torch/torchvision first and pinned: pip takes these exact builds from this machine's disk.
-$(STAMP): pyproject.toml
+# Every package at the version and sha256 of the lock (pip's hash-checking mode; torch's pinned
+# build comes from this machine's disk with PyPI's hash), then zoolens itself, editable, with no
+# further resolution. pyproject.toml keeps the compatible ranges for library users.
+$(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found -- install Python 3.11"; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
-	$(PIP) install -q --disable-pip-version-check -e '.[dev,ray]'
+	$(PIP) install -q --disable-pip-version-check -r $(LOCK)
+	$(PIP) install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Recompile the lock from pyproject.toml (runtime + dev + ray), for Python 3.11 on Linux x86_64,
+# the platform of the developer machines and CI. Takes ~10 min: pip-tools hashes every file.
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check pip-tools
+	$(VENV)/bin/pip-compile --quiet $(if $(UPGRADE),--upgrade) --generate-hashes --allow-unsafe --strip-extras --extra dev --extra ray \
+	  --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
+	@echo "$(LOCK): $$(grep -c '^[A-Za-z0-9]' $(LOCK)) packages pinned with hashes"
 
 # Debian's dataset-fashion-mnist, when missing and apt is usable (root); otherwise say how.
 data:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from zoolens.errors import ZoolensError
 from zoolens.published import sha256_file
-from zoolens.runtime.rundir import package_versions
+from zoolens.environment import package_versions
 from zoolens.io import current_umask
 
 

@@ -13,13 +13,13 @@ import fcntl
 import hashlib
 import json
 import os
-import platform
 import re
 from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
 
+from zoolens.environment import package_versions
 from zoolens.errors import ZoolensError
 import zoolens.io as zio
 from zoolens.io import write_table, write_text_atomic
@@ -185,13 +185,3 @@ def _diff_keys(old: dict, new: dict) -> str:
     return ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in keys[:3]) or "unknown difference"
 
 
-def package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("zoolens", "torch", "torchvision", "timm", "numpy", "pandas", "scikit-learn", "safetensors"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
