@@ -1,20 +1,22 @@
 """Interactive views of the report: Vega-Lite specs (pure: DataFrame in, dict out) and the inlined JS.
 
-Library choice (issue #18), measured on this project's report:
+Library choice (issue #18), measured 2026-11-26 by ``benchmarks/report_weight.py`` on
+demo-sized data (criticality 50 models × 54 layers with standard errors, SAT 69 × 69 with
+bootstrap intervals; values rounded to 4 significant digits for both candidates):
 
-* **Vega-Lite** (vega + vega-lite + vega-embed, bundled by ``vl-convert-python``'s
-  ``javascript_bundle()``): JS_BYTES_VEGA bytes of JavaScript, inlined once; the spec of a
-  demo-sized criticality heatmap (50 models × 54 layers, with standard errors) is
-  SPEC_BYTES_CRIT bytes, a SAT heatmap (69 × 69, with bootstrap intervals) SPEC_BYTES_SAT bytes.
-* **Plotly** (``plotly.min.js`` of plotly 7.1.0): JS_BYTES_PLOTLY bytes of JavaScript; the same two
-  heatmaps as Plotly figure JSON (``z`` + ``customdata`` for the hover text) PLOTLY_BYTES_CRIT and
-  PLOTLY_BYTES_SAT bytes.
+* **Vega-Lite** (vega 6.2 + vega-lite 6.4 + vega-embed 7.0, bundled by vl-convert-python
+  1.9's ``javascript_bundle()``): 897,608 bytes of JavaScript, inlined once; specs 57,760
+  (criticality) and 107,769 (SAT) bytes; in all 1,063,137 bytes.
+* **Plotly** (``plotly.min.js`` of plotly 7.1.0): 4,815,814 bytes of JavaScript; the same
+  heatmaps as Plotly figure JSON (``z`` + ``customdata`` for the hover) 50,721 and 102,771
+  bytes; in all 4,969,306 bytes.
 
-Vega-Lite wins on page weight (the JS is the bulk of either page) and its specs are
-declarative JSON we can write and test without a browser (tooltip fields, sort and zoom
-params are plain keys); vl-convert ships the JS inside a wheel, so the page builds offline.
-The numbers and the method are in ``docs/report.md``; ``benchmarks/report_weight.py``
-measures them again.
+The JavaScript is the bulk of either page, so Vega-Lite weighs a fifth of Plotly (the
+demo's report: 2.71 MB; with Plotly's JS instead it would be ≈ 6.6 MB). Its specs are
+declarative JSON that tests check without a browser (tooltip fields, sort and zoom
+params) and compile with the Vega-Lite the page inlines; the JS ships inside the
+vl-convert wheel, so a report builds offline. Altair is not needed: specs are written as
+dicts. Details: ``docs/report.md``.
 
 Every builder returns a Vega-Lite spec (v5 and v6 alike) whose data are inlined and rounded to four
 significant digits. Heatmaps use quantitative positions (cell ``i`` spans ``i ± 0.5``) so
@@ -179,8 +181,9 @@ def scatter_spec(df: pd.DataFrame, *, x: str, y: str, title: str, x_title: str, 
     values = records(df, cols)
     tips = [{"field": f, "title": t, **({"type": "quantitative", "format": ".4g"}
                                         if pd.api.types.is_numeric_dtype(df[f]) else {})} for f, t in tooltip]
-    enc: dict[str, Any] = {"x": {"field": x, "type": "quantitative", "title": x_title, "scale": {"zero": False}},
-                           "y": {"field": y, "type": "quantitative", "title": y_title, "scale": {"zero": False}}}
+    scale = {"zero": False, "padding": 12}  # points on the edge stay whole
+    enc: dict[str, Any] = {"x": {"field": x, "type": "quantitative", "title": x_title, "scale": scale},
+                           "y": {"field": y, "type": "quantitative", "title": y_title, "scale": scale}}
     point = {"params": [ZOOM], "mark": {"type": "point", "filled": True, "size": 60, "clip": True},
              "encoding": {**enc, "tooltip": tips,
                           **({"color": {"field": color, "type": "nominal", "title": color_title or color}}

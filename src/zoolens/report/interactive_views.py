@@ -144,11 +144,11 @@ def cluster_ensemble_figure(table: pd.DataFrame) -> Spec:
 
 
 def importance_figure(imp: pd.DataFrame) -> Spec:
-    """Fig. 3: permutation importance per component, mean ± std, sortable by the select box."""
-    df = imp.assign(lo=imp["importance_mean"] - imp["importance_std"],
-                    hi=imp["importance_mean"] + imp["importance_std"])
-    sort = {"field": "importance_mean", "order": "descending"}
-    y = {"field": "component", "type": "nominal", "sort": sort, "title": None}
+    """Fig. 3: permutation importance per component, mean ± std, most important first."""
+    df = imp.sort_values("importance_mean", ascending=False, kind="stable")
+    df = df.assign(lo=df["importance_mean"] - df["importance_std"], hi=df["importance_mean"] + df["importance_std"])
+    # data order, not `sort` by field: two layers each sorting by a field log a Vega-Lite warning
+    y = {"field": "component", "type": "nominal", "sort": None, "title": None}
     tips = [{"field": "component"}, {"field": "importance_mean", "title": "importance (mean)", "format": ".3g"},
             {"field": "importance_std", "title": "std over repeats", "format": ".3g"}]
     return {"$schema": SCHEMA, "title": "Component importance for SAT", "width": 480,
