@@ -21,8 +21,8 @@ dicts. Details: ``docs/report.md``.
 Every builder returns a Vega-Lite spec (v5 and v6 alike) whose data are inlined and rounded to four
 significant digits. Heatmaps use quantitative positions (cell ``i`` spans ``i ± 0.5``) so
 that mouse-wheel zoom and drag-to-pan (an interval selection bound to the scales) work;
-axis labels and the row order come from arrays held in params, which keeps the data at
-one small record per cell.
+axis labels and the sort orders come from arrays held in params, and the data are one
+record per row with that row's cells as parallel arrays (≈ 20 bytes a cell).
 """
 
 from __future__ import annotations
