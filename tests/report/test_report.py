@@ -148,16 +148,93 @@ def test_ensembles_from_stored_logits_equal_recomputed_logits(runs, tmp_path):
     pd.testing.assert_frame_equal(stored, recomputed, check_exact=False, rtol=1e-6)
 
 
+def _figures(runs) -> list[dict]:
+    return runs["crit"].figures + runs["sat"].figures
+
+
 def test_report_is_self_contained(runs):
     from zoolens.report import build_report
 
     root = runs["root"]
     out = build_report([root / "crit", root / "sat"], root / "report.html")
     page = out.read_text()
-    n_figs = len(runs["crit"].figures) + len(runs["sat"].figures)
+    n_figs = len(_figures(runs))
     assert page.count('<img class="figure"') == n_figs == page.count("data:image/png;base64,")
-    assert not re.search(r'src="(?!data:)', page) and "<link" not in page  # nothing to fetch
+    # nothing to fetch: the markup (script bodies left out: the inlined Vega bundle's own strings
+    # hold `src="…"` templates) loads nothing but data: URLs, and every script is inline
+    markup = re.sub(r"(<script[^>]*>).*?</script>", r"\1</script>", page, flags=re.DOTALL | re.IGNORECASE)
+    assert not re.search(r'src="(?!data:)', markup) and "<link" not in markup
+    assert not re.search(r"<script[^>]*\ssrc\s*=", markup, re.IGNORECASE)
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", markup, re.IGNORECASE)
     assert "Scorecard" in page and "torch" in page and "Data fingerprint" in page
+    # the interactive views: one per figure with a spec, the Vega bundle inlined exactly once
+    n_views = sum(1 for f in _figures(runs) if f.get("interactive"))
+    assert n_views >= 8 and page.count('class="vl-view"') == n_views
+    assert page.count("window.vegaEmbed=") == 1
+    specs = re.findall(r'<script type="application/json" id="spec-[^"]+">(.*?)</script>', page, re.DOTALL)
+    assert len(specs) == n_views and all(json.loads(s)["data"]["values"] for s in specs)
+    assert page.count('class="findings sortable"') == 1
+
+
+def test_report_of_an_analysis_without_interactive_views(runs, tmp_path):
+    """Runs analysed before interactive views existed render as before: PNG only, no Vega bundle."""
+    from zoolens.report import build_report
+
+    old = tmp_path / "crit_old"
+    shutil.copytree(runs["root"] / "crit", old)
+    index = json.loads((old / "analysis" / "index.json").read_text())
+    for f in index["figures"]:
+        (old / "analysis" / f.pop("interactive", "none")).unlink(missing_ok=True)
+    (old / "analysis" / "index.json").write_text(json.dumps(index))
+    page = build_report([old]).read_text()
+    assert 'class="vl-view"' not in page and "vegaEmbed=" not in page
+    assert page.count('<img class="figure"') == len(index["figures"])
+
+
+HEATMAPS = {"criticality_heatmap.vl.json": ("model", "layer", "criticality", "s"),
+            "criticality_difference.vl.json": ("model", "layer", "Δ criticality", "s"),
+            "criticality_sem.vl.json": ("model", "layer", "standard error", None),
+            "sat_heatmap.vl.json": ("model", "model", "SAT", "interval"),
+            "spectral_distances.vl.json": ("model", "model", "Euclidean distance", None)}
+
+
+def test_interactive_specs_hover_sort_zoom_and_compile(runs):
+    """Every heatmap's tooltip names the row and column and shows the value (and its SE or bootstrap
+    interval where the analysis has one); rows sort by a bound select; wheel/drag zoom; every spec compiles."""
+    import vl_convert
+
+    from zoolens.report.interactive import vega_lite_version
+
+    root = runs["root"]
+    specs = {f["interactive"]: json.loads((root / run / "analysis" / f["interactive"]).read_text())
+             for run in ("crit", "sat") for f in runs[run].figures if f.get("interactive")}
+    assert set(HEATMAPS) <= set(specs)
+    assert {"tsne.vl.json", "ensemble_err_vs_sat.vl.json", "ensemble_clusters.vl.json"} <= set(specs)
+    for name, (row, col, value, spread) in HEATMAPS.items():
+        spec = specs[name]
+        unit = spec["layer"][0]
+        tips = {t["field"]: t.get("title") for t in unit["encoding"]["tooltip"]}
+        assert tips["row"] == row and tips["col"] == col and tips["v"].startswith(value), (name, tips)
+        if spread:
+            assert spread in tips, (name, tips)
+        params = {p["name"]: p for p in spec["params"]}
+        assert params["order"]["bind"]["input"] == "select" and "mean" in params["order"]["bind"]["options"]
+        assert unit["params"][0]["bind"] == "scales"  # zoom and pan
+        rows = spec["data"]["values"]
+        assert rows and all(len(r["j"]) == len(r["v"]) for r in rows)
+    crit = specs["criticality_heatmap.vl.json"]
+    assert all(len(r["s"]) == len(r["v"]) for r in crit["data"]["values"])  # the standard errors travel along
+    sem = pd.read_csv(root / "crit" / "analysis" / "criticality_sem.csv", index_col=0)
+    r = crit["data"]["values"][0]
+    model = next(p["value"] for p in crit["params"] if p["name"] == "RL")["figure"][r["i"]]
+    layer = next(p["value"] for p in crit["params"] if p["name"] == "CN")[r["j"][0]]
+    assert r["s"][0] == pytest.approx(sem.loc[model, layer], rel=1e-3)
+    sat = specs["sat_heatmap.vl.json"]["data"]["values"]
+    assert all(len(r["lo"]) == len(r["v"]) for r in sat) and any(x is not None for r in sat for x in r["lo"])
+    tsne = {t["field"] for t in specs["tsne.vl.json"]["layer"][0]["encoding"]["tooltip"]}
+    assert {"model", "cluster"} <= tsne
+    for name, spec in specs.items():  # compiles with the Vega-Lite the page inlines
+        vl_convert.vegalite_to_vega(spec, vl_version=vega_lite_version())
 
 
 @pytest.mark.slow  # runs analyze and report through the CLI
@@ -184,31 +261,72 @@ def _chromium() -> str | None:
     return None
 
 
-def _render(browser: str, page) -> str:
-    res = subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox", "--virtual-time-budget=10000",
-                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+CHROMIUM = ["--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--virtual-time-budget=15000"]
+
+
+def _render(browser: str, page) -> tuple[str, str]:
+    """The DOM after the page's scripts ran, and Chromium's log (console messages go to stderr)."""
+    res = subprocess.run([browser, *CHROMIUM, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stderr[-2000:]
-    return res.stdout
+    return res.stdout, res.stderr
+
+
+def _status(dom: str) -> dict[str, str]:
+    m = re.search(r'id="render-status"[^>]*', dom)
+    assert m, dom[:500]
+    return dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', m.group(0)))
 
 
 @pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed (apt-get install chromium; "
                                                 "`make setup` does it as root)")
-def test_report_renders_in_headless_chromium(runs):
+def test_report_renders_in_headless_chromium(runs, tmp_path):
+    """Every PNG and every interactive view loads, nothing logs an error, and each section is photographed."""
+    from PIL import Image
+
     from zoolens.report import build_report
 
     root = runs["root"]
-    out = build_report([root / "crit", root / "sat"], root / "render.html")
-    n_figs = len(runs["crit"].figures) + len(runs["sat"].figures)
-    dom = _render(_chromium(), out)
-    m = re.search(r'id="render-status"[^>]*', dom)
-    assert m, dom[:500]
-    status = m.group(0)
-    assert 'data-state="complete"' in status, status
-    assert f'data-loaded="{n_figs}"' in status and f'data-total="{n_figs}"' in status
-    assert dom.count('data-loaded="ok"') == n_figs
-    # the check can fail: a report with one corrupted figure is reported as incomplete
-    broken = root / "broken.html"
+    out = build_report([root / "crit", root / "sat"], tmp_path / "render.html")
+    n_figs = len(_figures(runs))
+    n_views = sum(1 for f in _figures(runs) if f.get("interactive"))
+    dom, log = _render(_chromium(), out)
+    status = _status(dom)
+    assert status["data-state"] == "complete", status
+    assert status["data-loaded"] == status["data-total"] == str(n_figs)
+    assert status["data-views-loaded"] == status["data-views-total"] == str(n_views)
+    assert dom.count('data-loaded="ok"') == n_figs + n_views
+    # each view drew Vega marks and bound its sort select (vega-embed's promise resolved)
+    views = re.findall(r'<div class="vl-view[^"]*" id="(view-[^"]+)"[^>]*data-loaded="ok"', dom)
+    assert len(views) == n_views and dom.count('class="marks"') >= n_views
+    assert dom.count("Sort rows") >= 3 and dom.count("Sort rows and columns") >= 2
+    # no console errors: none counted by the page, none uncaught, no console message at all
+    assert status["data-errors"] == "0", status
+    console = [line for line in log.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+    assert not console, "\n".join(console)
+    # a screenshot of each section (?section=ID shows that one only)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    sections = re.findall(r"<section id='([^']+)'", out.read_text())
+    assert sections == ["scorecard", "run-1", "run-2"]
+    for sec in ["top", *sections]:
+        png = shots / f"{sec}.png"
+        res = subprocess.run([_chromium(), *CHROMIUM, "--window-size=1300,2400", f"--screenshot={png}",
+                              f"{out.as_uri()}?section={sec}"], capture_output=True, text=True, timeout=180)
+        assert res.returncode == 0 and png.is_file(), res.stderr[-2000:]
+        with Image.open(png) as im:
+            assert im.size == (1300, 2400) and len(im.convert("L").getcolors(1 << 16)) > 8, sec  # not blank
+    # the check can fail: a corrupted figure and a broken view are reported as incomplete
+    broken = tmp_path / "broken.html"
     page = out.read_text()
-    broken.write_text(page.replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1))
-    status = re.search(r'id="render-status"[^>]*', _render(_chromium(), broken)).group(0)
-    assert 'data-state="incomplete"' in status and f'data-loaded="{n_figs - 1}"' in status
+    page = page.replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1)
+    page = re.sub(r'(<script type="application/json" id="spec-[^"]+">)\{', r"\1{oops", page, count=1)
+    broken.write_text(page)
+    status = _status(_render(_chromium(), broken)[0])
+    assert status["data-state"] == "incomplete" and status["data-loaded"] == str(n_figs - 1), status
+    assert status["data-views-loaded"] == str(n_views - 1) and status["data-errors"] == "1", status
+    # … and so is a page whose Vega bundle is missing
+    nojs = tmp_path / "nojs.html"
+    nojs.write_text(out.read_text().replace("window.vegaEmbed=", "window.notVegaEmbed=", 1))
+    status = _status(_render(_chromium(), nojs)[0])
+    assert status["data-state"] == "incomplete" and status["data-views-loaded"] == "0", status

@@ -57,9 +57,11 @@ def analyze_criticality(a: Analysis, *, baseline: str | None, exclude_category: 
     a.summary["budget"] = bsum
 
     a.plot("criticality_heatmap", "Layer criticality (Fig. 1)",
-           "Mean criticality over seeds; rows grouped by training category; grey = layer absent.", mean, per)
+           "Mean criticality over seeds; rows grouped by training category; grey = layer absent.", mean, per,
+           hover={"sem": sem})
     a.plot("criticality_difference", f"Difference to {baseline} (Fig. 4)",
-           "Red: the layer is more critical than in the baseline; blue: less.", diff, baseline, per)
+           "Red: the layer is more critical than in the baseline; blue: less.", diff, baseline, per,
+           hover={"sem": sem})
     a.plot("criticality_sem", "Standard error (Fig. 5)",
            f"std/√S over S = {n_seeds} randomization seeds.", sem, per, n_seeds)
     a.plot("criticality_vs_accuracy", "Criticality vs accuracy (Fig. 3)",

@@ -25,12 +25,17 @@ from zoolens.io import write_table, write_text_atomic
 
 @dataclass(frozen=True)
 class FigureRequest:
-    """A figure to draw: ``FIGURES[name](*args, folder)`` of :mod:`zoolens.report.figures`."""
+    """A figure to draw: ``FIGURES[name](*args, folder)`` of :mod:`zoolens.report.figures`.
+
+    ``hover``: data only the figure's interactive view shows in its tooltip (standard
+    errors, bootstrap intervals), passed to its builder by keyword.
+    """
 
     name: str
     title: str
     caption: str
     args: tuple[Any, ...]
+    hover: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,14 +62,19 @@ class Analysis:
         self.tables.append({"file": f"{name}.csv", "title": title})
         return df
 
-    def plot(self, name: str, title: str, caption: str, *args: Any) -> None:
-        """Request figure ``name`` drawn from ``args`` (copied: later steps may change the data in place)."""
-        self.plots.append(FigureRequest(name, title, caption, copy.deepcopy(args)))
+    def plot(self, name: str, title: str, caption: str, *args: Any, hover: dict[str, Any] | None = None) -> None:
+        """Request figure ``name`` drawn from ``args`` (copied: later steps may change the data in place).
 
-    def figure(self, png: Path, title: str, caption: str) -> None:
-        """List a drawn figure (``png`` and its PDF twin) in the index."""
-        self.figures.append({"file": png.name, "pdf": png.with_suffix(".pdf").name, "title": title,
-                             "caption": caption})
+        ``hover``: extra data for the tooltip of the figure's interactive view (by keyword).
+        """
+        self.plots.append(FigureRequest(name, title, caption, copy.deepcopy(args), copy.deepcopy(hover or {})))
+
+    def figure(self, png: Path, title: str, caption: str, interactive: Path | None = None) -> None:
+        """List a drawn figure (``png`` and its PDF twin; ``interactive``: its Vega-Lite spec) in the index."""
+        entry = {"file": png.name, "pdf": png.with_suffix(".pdf").name, "title": title, "caption": caption}
+        if interactive is not None:
+            entry["interactive"] = interactive.name
+        self.figures.append(entry)
 
     def finding(self, key: str, verdict: str, evidence: str, measured: Any = None) -> None:
         """Record the verdict on claim ``key`` of :data:`zoolens.analysis.findings.CLAIMS`."""

@@ -109,7 +109,8 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     onames = [names[i] for i in order]
     sat_o = sat.loc[onames, onames]
     a.plot("sat_heatmap", "SAT matrix by cluster (Fig. D.1)",
-           "Models ordered by spectral cluster; the diagonal is SAT of a model with itself.", sat_o, labels[order])
+           "Models ordered by spectral cluster; the diagonal is SAT of a model with itself.", sat_o, labels[order],
+           hover={"ci": pd.read_csv(a.run / "sat_ci.csv") if (a.run / "sat_ci.csv").is_file() else None})
     a.plot("eigengap_figure", "Eigengap",
            f"Normalized-Laplacian eigenvalues; K = {res.k} ({res.k_source}).", res.eigenvalues, res.k, res.k_source)
     dist = pd.DataFrame(embedding.feature_distances(res.features), index=names, columns=names).loc[onames, onames]

@@ -2,17 +2,22 @@
 
 The analyses (:mod:`zoolens.analysis`) request figures by these names
 (:meth:`zoolens.analysis.result.Analysis.plot`); :func:`draw` draws them in request
-order into ``DIR/analysis/`` (PNG and PDF) and lists them in the analysis's index.
+order into ``DIR/analysis/`` (PNG and PDF) and lists them in the analysis's index. A figure
+with an interactive twin (:data:`zoolens.report.interactive_views.VIEWS`) also gets its
+Vega-Lite spec, ``NAME.vl.json`` beside the PNG, which ``report.html`` renders.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from zoolens.analysis.result import Analysis
 from zoolens.report import figures_criticality as fc
 from zoolens.report import figures_placement as fp
 from zoolens.report import figures_sat as fs
+from zoolens.report.interactive_views import VIEWS
+from zoolens.io import write_text_atomic
 
 #: Figure name → drawing function ``f(*args, folder) -> png path``.
 FIGURES: dict[str, Callable[..., object]] = {
@@ -27,7 +32,13 @@ FIGURES: dict[str, Callable[..., object]] = {
 def draw(a: Analysis) -> None:
     """Draw every figure ``a`` requested, in order, and list each in ``a.figures``."""
     for req in a.plots:
-        a.figure(FIGURES[req.name](*req.args, a.folder), req.title, req.caption)
+        png = FIGURES[req.name](*req.args, a.folder)
+        spec = None
+        if req.name in VIEWS:
+            spec = png.with_name(f"{png.stem}.vl.json")
+            view = VIEWS[req.name](*req.args, **req.hover)
+            write_text_atomic(spec, json.dumps(view, separators=(",", ":"), allow_nan=False))
+        a.figure(png, req.title, req.caption, interactive=spec)
     a.plots.clear()
 
 

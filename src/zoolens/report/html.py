@@ -1,9 +1,13 @@
 """``zoolens report DIR...``: one self-contained, offline ``report.html`` from analysed runs.
 
-Figures are embedded as base64 PNG, tables as HTML; the run configuration, package
-versions and data fingerprints come from each run's ``manifest.json``. A small script
-marks every figure that loaded (``img.complete && naturalWidth > 0``) and writes the
-count into ``#render-status`` so a headless browser can verify the page.
+A figure with an interactive view (``NAME.vl.json`` beside its PNG, see
+:mod:`zoolens.report.interactive`) is shown as that view, rendered by vega-embed, with the
+static PNG in a collapsed ``<details>``; the others as base64 PNG. Vega, Vega-Lite and
+vega-embed are inlined once (:func:`zoolens.report.interactive.javascript_bundle`), so the
+page opens offline. Tables are HTML (sortable by a click on a header); the run
+configuration, package versions and data fingerprints come from each run's
+``manifest.json``. The page script (:mod:`zoolens.report.html_assets`) writes how many
+figures and views loaded into ``#render-status`` so a headless browser can verify the page.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import base64
 import datetime as _dt
 import html
 import json
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -20,43 +25,13 @@ import pandas as pd
 from zoolens.analysis.findings import claim_order
 from zoolens.analysis.result import load_analysis
 from zoolens.errors import ZoolensError
+from zoolens.report.html_assets import CSS, ERROR_HOOK, SCRIPT
+from zoolens.report.interactive import javascript_bundle, schema_url
 from zoolens.runtime.rundir import package_versions
 
 MAX_ROWS = 60
 VERDICT_COLORS = {"reproduced": "#2ca25f", "not reproduced": "#de2d26",
                   "not testable": "#969696"}
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
-color:#222;line-height:1.45;padding:0 1em}
-h1{font-size:1.7em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;font-size:.82em;margin:.5em 0 1.2em}
-td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}
-figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #eee}
-figcaption{font-size:.88em;color:#555}
-.verdict{font-weight:600;padding:.1em .4em;border-radius:3px;color:white;white-space:nowrap}
-pre{background:#f7f7f7;padding:.6em;font-size:.8em;overflow-x:auto}
-.note{color:#555;font-size:.9em}
-details{margin:.4em 0}
-"""
-
-SCRIPT = """
-window.addEventListener('load', function () {
-  var imgs = document.querySelectorAll('img.figure');
-  var ok = 0, bad = [];
-  imgs.forEach(function (im) {
-    if (im.complete && im.naturalWidth > 0) { ok++; im.setAttribute('data-loaded', 'ok'); }
-    else { im.setAttribute('data-loaded', 'failed'); bad.push(im.getAttribute('alt')); }
-  });
-  var s = document.getElementById('render-status');
-  s.setAttribute('data-loaded', String(ok));
-  s.setAttribute('data-total', String(imgs.length));
-  s.setAttribute('data-state', ok === imgs.length ? 'complete' : 'incomplete');
-  s.textContent = 'figures loaded: ' + ok + '/' + imgs.length + (bad.length ? ' (missing: ' + bad.join(', ') + ')' : '');
-});
-"""
-
 
 def _esc(x) -> str:
     return html.escape(str(x))
@@ -65,21 +40,47 @@ def _esc(x) -> str:
 def table_html(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
     """A DataFrame as an HTML table (floats to 4 significant digits), truncated to ``max_rows``."""
     more = len(df) - max_rows
-    body = df.head(max_rows).to_html(index=False, border=0, na_rep="–", escape=True,
+    body = df.head(max_rows).to_html(index=False, border=0, na_rep="–", escape=True, classes="sortable",
                                      float_format=lambda v: f"{v:.4g}")
     if more > 0:
         body += f'<p class="note">… {more} more rows in the CSV.</p>'
     return body
 
 
-def _figure_html(folder: Path, fig: dict) -> str:
+def _script_json(text: str) -> str:
+    """JSON safe inside a ``<script>`` element: no ``</script`` or ``<!--`` can end it early (``<\\/`` is ``</``)."""
+    return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
+
+
+def _script_js(text: str) -> str:
+    """JavaScript safe inside a ``<script>`` element (``</script`` only occurs in its strings and regexes)."""
+    return re.sub(r"</(script)", r"<\/\1", text, flags=re.IGNORECASE)
+
+
+def _stamped(spec: Path) -> str:
+    """A spec file's JSON with the ``$schema`` of the inlined Vega-Lite (a spec written by another version)."""
+    view = json.loads(spec.read_text())
+    view["$schema"] = schema_url()
+    return json.dumps(view, separators=(",", ":"), allow_nan=False)
+
+
+def _figure_html(folder: Path, fig: dict, key: str) -> str:
+    """One figure: its interactive view (PNG in a collapsed ``<details>``) when it has one, else the PNG."""
     png = folder / fig["file"]
     if not png.is_file():
         raise ZoolensError(f"figure {png} is missing", f"re-run `zoolens analyze {folder.parent}`")
     data = base64.b64encode(png.read_bytes()).decode("ascii")
-    return (f'<figure><img class="figure" alt="{_esc(fig["title"])}" src="data:image/png;base64,{data}">'
-            f'<figcaption><b>{_esc(fig["title"])}.</b> {_esc(fig["caption"])} '
-            f'(files: {_esc(fig["file"])}, {_esc(fig.get("pdf", ""))})</figcaption></figure>')
+    img = f'<img class="figure" alt="{_esc(fig["title"])}" src="data:image/png;base64,{data}">'
+    caption = (f'<figcaption><b>{_esc(fig["title"])}.</b> {_esc(fig["caption"])} '
+               f'(files: {_esc(fig["file"])}, {_esc(fig.get("pdf", ""))}'
+               + (f', {_esc(fig["interactive"])}' if fig.get("interactive") else "") + ")")
+    spec = folder / fig["interactive"] if fig.get("interactive") else None
+    if spec is None or not spec.is_file():  # analysed before interactive views existed: the PNG only
+        return f"<figure>{img}{caption}</figcaption></figure>"
+    return (f'<figure class="interactive"><div class="vl-view" id="view-{key}" data-spec="spec-{key}"></div>'
+            f'<script type="application/json" id="spec-{key}">{_script_json(_stamped(spec))}</script>'
+            f'{caption} Hover for values; mouse wheel zooms, drag pans, double click resets.</figcaption>'
+            f'<details><summary>Static figure (as in the PNG/PDF)</summary>{img}</details></figure>')
 
 
 def _fmt_value(v) -> str:
@@ -102,7 +103,7 @@ def _findings_html(findings: list[dict]) -> str:
                     f'<td><span class="verdict" style="background:{color}">{_esc(f["verdict"])}</span></td>'
                     f'<td style="text-align:left">{_esc(f["evidence"])}'
                     + (f' <span class="note">[{_esc(f["run"])}]</span>' if f.get("run") else "") + '</td></tr>')
-    return ('<table class="findings"><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th>'
+    return ('<table class="findings sortable"><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th>'
             '<th>evidence</th></tr>' + "".join(rows) + "</table>")
 
 
@@ -172,30 +173,31 @@ def build_report(dirs: Sequence[str | Path], out: str | Path | None = None, *, t
             out = Path(os.path.commonpath([str(d.resolve()) for d in dirs])) / "report.html"
     out = Path(out)
     findings = [{**f, "run": str(d)} if len(dirs) > 1 else f for d, idx in zip(dirs, indexes) for f in idx["findings"]]
-    sections = [f"<h1>{_esc(title)}</h1>",
+    sections = [f"<header id='top'><h1>{_esc(title)}</h1>",
                 f'<p class="note">Generated {_dt.datetime.now().isoformat(timespec="seconds")} by zoolens '
                 f'{_esc(package_versions().get("zoolens", "?"))} from: {_esc(", ".join(map(str, dirs)))}</p>',
-                '<p id="render-status" data-state="pending">figures loaded: (script not run)</p>']
-    if preface:
-        sections.append(f"<p>{_esc(preface)}</p>")
-    sections.append("<h2>Scorecard: do these runs reproduce the papers' claims?</h2>" + _findings_html(findings)
-                    + '<p class="note">Verdicts follow fixed rules (see docs/analysis.md): nothing was tuned to '
-                      'reach them.</p>')
-    for d, idx in zip(dirs, indexes):
+                '<p id="render-status" data-state="pending">figures loaded: (script not run)</p>'
+                + (f"<p>{_esc(preface)}</p>" if preface else "") + "</header>"]
+    sections.append("<section id='scorecard'><h2>Scorecard: do these runs reproduce the papers' claims?</h2>"
+                    + _findings_html(findings) + '<p class="note">Verdicts follow fixed rules (see docs/analysis.md): '
+                    'nothing was tuned to reach them. Click a column header to sort.</p></section>')
+    for r, (d, idx) in enumerate(zip(dirs, indexes), start=1):
         folder = d / "analysis"
-        body = [f"<h2>{_esc(idx['kind'].capitalize())} run: {_esc(d)}</h2>"]
+        body = [f"<section id='run-{r}'><h2>{_esc(idx['kind'].capitalize())} run: {_esc(d)}</h2>"]
         if idx.get("notes"):
             body.append("<ul>" + "".join(f'<li class="note">{_esc(n)}</li>' for n in idx["notes"]) + "</ul>")
-        for fig in idx["figures"]:
-            body.append(_figure_html(folder, fig))
+        for f, fig in enumerate(idx["figures"], start=1):
+            body.append(_figure_html(folder, fig, f"{r}-{f}"))
         for t in idx["tables"]:
             df = pd.read_csv(folder / t["file"])
             body.append(f"<h3>{_esc(t['title'])}</h3><p class='note'>{_esc(t['file'])}</p>" + table_html(df))
-        body.append("<h3>Configuration</h3>" + _config_html(d))
+        body.append("<h3>Configuration</h3>" + _config_html(d) + "</section>")
         sections.append("".join(body))
+    views = any('class="vl-view"' in s for s in sections)
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>"
-            + "\n".join(sections) + f"<script>{SCRIPT}</script></body></html>")
+            f"<title>{_esc(title)}</title><style>{CSS}</style><script>{ERROR_HOOK}</script></head><body>"
+            + "\n".join(sections) + (f"<script>{_script_js(javascript_bundle())}</script>" if views else "")
+            + f"<script>{SCRIPT}</script></body></html>")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
