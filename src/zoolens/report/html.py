@@ -27,7 +27,7 @@ from zoolens.analysis.result import load_analysis
 from zoolens.errors import ZoolensError
 from zoolens.report.html_assets import CSS, ERROR_HOOK, SCRIPT
 from zoolens.report.interactive import javascript_bundle, schema_url
-from zoolens.runtime.rundir import package_versions
+from zoolens.environment import package_versions
 
 MAX_ROWS = 60
 VERDICT_COLORS = {"reproduced": "#2ca25f", "not reproduced": "#de2d26",
@@ -122,8 +122,12 @@ def _config_html(run: Path) -> str:
     if man.is_file():
         m = json.loads(man.read_text())
         versions = m.get("versions", {})
-        parts.append("<h4>Package versions</h4>" + table_html(pd.DataFrame(
-            {"package": list(versions), "version": [str(v) for v in versions.values()]})))
+        # every distribution the run used (zoolens.environment), all rows: the manifest is the only record
+        head = ", ".join(f"{k} {versions[k]}" for k in ("python", "zoolens", "torch", "timm") if k in versions)
+        parts.append(f"<details><summary>Package versions ({len(versions)}: {_esc(head)}, …)</summary>"
+                     + table_html(pd.DataFrame({"package": list(versions),
+                                                "version": [str(v) for v in versions.values()]}),
+                                  max_rows=len(versions)) + "</details>")
         fps = []
         for kind, info in (m.get("runs") or {}).items():
             fp = info.get("data_fingerprints")
