@@ -26,11 +26,15 @@ def test_the_grid_spans_the_triangle_with_its_margin():
     g = torch.Generator().manual_seed(0)
     x1, x2, x3 = (torch.rand(1, 6, 6, generator=g) for _ in range(3))
     c = plane_coefficients(x1, x2, x3, resolution=41, margin=0.0)
-    # without margin the corners x1, x2 lie on the grid's bounding box; every point is in the plane
-    pts = x1 + torch.from_numpy(c[:, :1]).float().view(-1, 1, 1, 1) * (x2 - x1) \
-        + torch.from_numpy(c[:, 1:]).float().view(-1, 1, 1, 1) * (x3 - x1)
-    assert pts.shape == (41 * 41, 1, 6, 6)
-    assert np.isclose(c, [0, 0]).all(1).any() or np.isclose(c[:, 1], 0).any()
+    pts = (x1 + torch.from_numpy(c[:, :1]).double().view(-1, 1, 1, 1) * (x2 - x1)
+           + torch.from_numpy(c[:, 1:]).double().view(-1, 1, 1, 1) * (x3 - x1)).flatten(1).view(41, 41, -1)
+    # a square lattice in an orthonormal frame of the plane: equal, orthogonal steps along both axes
+    da, db = pts[1:, :, :] - pts[:-1, :, :], pts[:, 1:, :] - pts[:, :-1, :]
+    assert torch.allclose(da, da[0, 0].expand_as(da), atol=1e-9) and torch.allclose(db, db[0, 0].expand_as(db), atol=1e-9)
+    assert abs(float(da[0, 0] @ db[0, 0])) < 1e-9
+    # without margin the box is the triangle's: x1 (0,0), x2 (1,0), x3 (0,1) inside, the β range is exactly [0, 1]
+    assert c[:, 1].min() == pytest.approx(0) and c[:, 1].max() == pytest.approx(1)
+    assert c[:, 0].min() <= 1e-9 and c[:, 0].max() >= 1 - 1e-9
     assert plane_coefficients(x1, x2, x3, 5, 0.1).shape == (25, 2)
     with pytest.raises(ZoolensError, match="identical"):
         plane_coefficients(x1, x1, x3, 5)

@@ -10,6 +10,7 @@ from torch import nn
 
 from zoolens.cli import main
 from zoolens.errors import ZoolensError
+from zoolens.runtime.rundir import RunDir
 from zoolens.similarity.measures.agreement import error_consistency
 from zoolens.similarity.measures.cka import linear_cka_naive
 from zoolens.similarity.measures.config import MeasuresConfig
@@ -39,22 +40,22 @@ def test_a_network_without_a_final_linear_is_a_clear_error():
 def test_run_writes_one_row_per_pair_equal_to_the_formulas(tmp_path):
     out = tmp_path / "run"
     table = run_measures([A, B], out=out, measures="cka,error_consistency,disagreement,somepalli,tramer", **TINY)
-    assert list(table[["model_a", "model_b"]].itertuples(index=False, name=None)) == [("tiny_a", "tiny_b")]
+    assert list(table[["model_a", "model_b"]].itertuples(index=False, name=None)) == [(A, B)]
     row = table.iloc[0]
     for col in ("cka", "error_consistency", "disagreement", "somepalli", "tramer_legitimate", "tramer_random"):
         assert col in table.columns
     assert row["n_images"] == 40 and row["somepalli_points"] == 3 * 16
     # the table equals the plain formulas on the parts the units left
-    preds = {m: pd.read_parquet(out / "parts" / "measures_pred" / f"{m}.parquet") for m in ("tiny_a", "tiny_b")}
-    pa, pb = preds["tiny_a"], preds["tiny_b"]
+    run = RunDir(out)
+    pa, pb = run.read_part("measures_pred", A), run.read_part("measures_pred", B)
     assert row["disagreement"] == pytest.approx(float((pa["pred"] != pb["pred"]).mean()))
     ec = error_consistency(pa["pred"] == pa["label"], pb["pred"] == pb["label"])["error_consistency"]
     assert row["error_consistency"] == pytest.approx(ec, nan_ok=True)
-    fa, fb = (np.load(next((out / "features").glob(f"{m}-*.npy"))) for m in ("tiny_a", "tiny_b"))
+    fa, fb = (np.load(out / run.read_part("measures_features", m)["file"].iloc[0]) for m in (A, B))
     assert fa.shape == (40, 256)
     assert row["cka"] == pytest.approx(linear_cka_naive(fa, fb), abs=1e-9)
     models = pd.read_csv(out / "measures_models.csv")
-    assert set(models["model"]) == {"tiny_a", "tiny_b"} and "tramer_random_unconverged" in models.columns
+    assert set(models["model"]) == {A, B} and "tramer_random_unconverged" in models.columns
     # resume: nothing is recomputed, the same table comes back
     again = run_measures([A, B], out=out, measures="cka,error_consistency,disagreement,somepalli,tramer", **TINY)
     pd.testing.assert_frame_equal(again, table)
