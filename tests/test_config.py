@@ -20,8 +20,10 @@ from zoolens.errors import ZoolensError
 from zoolens.runtime.executors import ExecutorConfig
 from zoolens.runtime.spec import FROM_DATA, resolve_study, study_parts
 from zoolens.similarity import SatConfig, run_sat, sat_matrix
+from zoolens.similarity.measures.config import MeasuresConfig
+from zoolens.similarity.measures.run import run_measures
 
-COMMANDS = {"criticality": CriticalityConfig, "similarity": SatConfig}
+COMMANDS = {"criticality": CriticalityConfig, "similarity": SatConfig, "measures": MeasuresConfig}
 # What a CLI option gives the config: seeds and fractions are typed as text.
 PARSE = {"seeds": lambda text: [int(s) for s in text.split(",")]}
 
@@ -51,7 +53,7 @@ def test_every_field_has_a_cli_option_with_the_configs_default(command, cls):
         assert getattr(cls(**{f.name: value}), f.name) == getattr(cfg, f.name), f"{command} --{f.name}"
 
 
-@pytest.mark.parametrize("command", ["criticality", "similarity"])
+@pytest.mark.parametrize("command", ["criticality", "similarity", "measures"])
 def test_executor_options_default_to_the_executor_config(command):
     params = _params(command)
     cfg = ExecutorConfig()
@@ -63,7 +65,7 @@ def test_executor_options_default_to_the_executor_config(command):
 
 
 @pytest.mark.parametrize("api,cls", [(criticality, CriticalityConfig), (run_sat, SatConfig),
-                                     (sat_matrix, SatConfig)])
+                                     (sat_matrix, SatConfig), (run_measures, MeasuresConfig)])
 def test_api_has_no_defaults_of_its_own(api, cls):
     # settings reach the API only through the config (or keywords forwarded to it)
     own = set(inspect.signature(api).parameters) & {f.name for f in dataclasses.fields(cls)}
@@ -71,7 +73,8 @@ def test_api_has_no_defaults_of_its_own(api, cls):
     assert inspect.signature(api).parameters["config"].default is None
 
 
-@pytest.mark.parametrize("section,cls", [("criticality", CriticalityConfig), ("similarity", SatConfig)])
+@pytest.mark.parametrize("section,cls", [("criticality", CriticalityConfig), ("similarity", SatConfig),
+                                         ("measures", MeasuresConfig)])
 def test_an_empty_study_section_resolves_to_the_config_defaults(section, cls):
     spec = resolve_study({"models": {"refs": ["py:tests.factories:tiny_a"]}, section: {}})
     want = defaults(cls)

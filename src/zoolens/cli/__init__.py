@@ -9,6 +9,7 @@ module                    commands
 :mod:`.models`            ``models info``
 :mod:`.criticality`       ``criticality``
 :mod:`.similarity`        ``similarity``
+:mod:`.measures`          ``measures`` (CKA, error consistency, decision-boundary similarity)
 :mod:`.runtime`           ``run``, ``plan`` and the ``--executor`` options
 :mod:`.analysis`          ``analyze``, ``report``, ``demo``
 :mod:`.imports`           ``import criticality|sat``
@@ -32,6 +33,7 @@ from zoolens.cli.criticality import criticality_command
 from zoolens.cli.data import app as data_app
 from zoolens.cli.doctor import doctor_command
 from zoolens.cli.imports import app as import_app
+from zoolens.cli.measures import measures_command
 from zoolens.cli.models import app as models_app
 from zoolens.cli.runtime import plan_command, run_command
 from zoolens.cli.similarity import similarity_command
@@ -56,6 +58,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.command("criticality")(criticality_command)
 app.command("similarity")(similarity_command)
+app.command("measures")(measures_command)
 app.command("run")(run_command)
 app.command("plan")(plan_command)
 app.command("analyze")(analyze_command)
