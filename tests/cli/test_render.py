@@ -66,3 +66,24 @@ def test_zoo_status_and_models_info_never_cut_names(monkeypatch, capsys):
     out = _table(["models", "info", "zoo:fmnist-mini/resnet_baseline"], monkeypatch, capsys, 50)
     assert max(len(line) for line in out.splitlines()) <= 50
     assert "layer2.0.downsample.0" in out
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_many_numeric_columns_wrap_instead_of_cropping_the_table(columns, capsys):
+    # two name columns and seven numbers (the `zoolens measures` table) are wider than the
+    # terminal on their own: rich would crop the right edge, so names and numbers wrap too
+    from zoolens.cli.render import emit
+
+    df = pd.DataFrame({"model_a": ["resnet_baseline", "vit_baseline"], "model_b": ["mixer_baseline"] * 2,
+                       **{f"measure_{i}_long_name": [0.125, 12.5] for i in range(7)}})
+    emit(df, "table", keys=("model_a", "model_b"), width=columns)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    body = lines[next(i for i, l in enumerate(lines) if l.startswith("┡")) + 1:-1]
+    cells = [[c.strip() for c in l.strip("│").split("│")] for l in body]
+    assert all(len(r) == df.shape[1] for r in cells)
+    for j, col in enumerate(df.columns):  # a column's lines, joined, hold every value whole and in order
+        assert "".join(r[j] for r in cells) == "".join(str(v) for v in df[col])
+    if columns == 80:  # here the names still fit whole on one line: only the numbers wrap
+        assert any("resnet_baseline" == r[0] for r in cells)

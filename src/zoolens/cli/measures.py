@@ -67,7 +67,7 @@ def measures_command(
                                                  cpus_per_unit=cpus_per_unit))  # API
     shown = [c for c in ("model_a", "model_b", *config.measures, "tramer_legitimate", "tramer_random")
              if c in table.columns]
-    emit(table[shown].round(3), "table", title=f"similarity measures ({out})")
+    emit(table[shown].round(3), "table", title=f"similarity measures ({out})", keys=("model_a", "model_b"))
     if clusters is not None:
         from zoolens.io import write_table
 

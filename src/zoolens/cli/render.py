@@ -114,12 +114,27 @@ def emit(df: pd.DataFrame, fmt: OutputFormat | str = "table", *, title: str | No
     shrinkable = [n not in keys and not num for n, num in zip(names, numeric)]
     widths = fit_widths(natural, shrinkable, console.width)  # abbreviated in the middle down to MIN_TEXT
     wrapped = fit_widths(widths, shrinkable, console.width, minimum=3)  # narrower still: wrapped, not cut
+    # Names and numbers alone too wide (many columns): they wrap as well, since rich would crop the table's edge.
+    # Names and numbers alone too wide (many columns): rich would crop the table's right edge, so the
+    # numbers wrap, and if that is not enough, the names too.
+    def crowded(w: list[int]) -> bool:
+        return sum(w) + 3 * len(w) + 1 > console.width
+
+    folded = [False] * len(names)
+    if crowded(wrapped):
+        wrapped = fit_widths(wrapped, [n not in keys for n in names], console.width, minimum=3)
+        folded = [n not in keys and not shrinkable[i] for i, n in enumerate(names)]
+    if crowded(wrapped):
+        wrapped = fit_widths(wrapped, [True] * len(names), console.width, minimum=3)
+        folded = [not s for s in shrinkable]
     table = Table(title=title)
     for i, name in enumerate(names):
         table.add_column(header_lines(name, wrapped[i]), justify="right" if numeric[i] else "left", overflow="fold",
-                         min_width=natural[i] if name in keys else None)
+                         min_width=natural[i] if name in keys and not folded[i] else None,
+                         max_width=wrapped[i] if folded[i] else None)
     for row in cells:
-        table.add_row(*[_fit(v, widths[i], wrapped[i]) if shrinkable[i] else v for i, v in enumerate(row)])
+        table.add_row(*[_fit(v, widths[i], wrapped[i]) if shrinkable[i]
+                        else wrap_hard(v, wrapped[i]) if folded[i] else v for i, v in enumerate(row)])
     console.print(table)
 
 
