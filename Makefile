@@ -55,7 +55,7 @@ data:
 # `imagenet` tests need the ImageNet val folder and the paper zoos (run them by file, see docs/reproduce.md);
 # `network` tests would download.
 test: setup lint
-	$(PY) -m pytest -q -m "not imagenet and not network"
+	$(PY) -m pytest -q -m "not imagenet and not network" --durations=25
 
 test-quick: setup lint
 	$(PY) -m pytest -q -m "not slow and not ray and not imagenet and not network"
