@@ -137,3 +137,7 @@ def digits_features(seed: int = 7):
 
 def digits_features2():
     return digits_features(11)
+
+
+def digits_features3():
+    return digits_features(13)

@@ -68,7 +68,9 @@ def _args() -> dict[str, tuple]:
             "err_vs_sat": (pairs, corr), "cluster_ensemble_figure": (t3,),
             "attack_agreement_figure": (pairs, corr, "pgd", "fgsm"),
             "placement_heatmap": (mat.iloc[:2], mat.iloc[2:].rename(index={"m3": "mine"}), ["baseline", "augmentation"]),
-            "shared_pairs_figure": (pairs, corr)}
+            "shared_pairs_figure": (pairs, corr),
+            "measure_comparison_figure": (pd.DataFrame([[1.0, 0.4], [0.4, 1.0]], index=["sat", "cka"],
+                                                       columns=["sat", "cka"]), None, None)}
 
 
 @pytest.mark.parametrize("name", sorted(VIEWS))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zoolens.analysis.criticality_run import analyze_criticality
+from zoolens.analysis.measure_comparison_run import compare_measures
 from zoolens.analysis.placement_run import place
 from zoolens.analysis.result import Analysis, run_kind
 from zoolens.analysis.sat_run import analyze_sat
@@ -18,7 +19,8 @@ from zoolens.errors import ZoolensError
 
 def compute(path: str | Path, *, baseline: str | None = None, exclude_category: str = "adversarial_training",
             k: int | str | None = None, compare: str | Path | None = None, seed: int = 0, progress: bool = False,
-            ensembles: bool = True, against: str | Path | None = None) -> Analysis:
+            ensembles: bool = True, against: str | Path | None = None,
+            measures: str | Path | None = None) -> Analysis:
     """Run every analysis that applies to the run in ``path``, writing its tables to ``path/analysis``.
 
     Parameters
@@ -41,6 +43,9 @@ def compute(path: str | Path, *, baseline: str | None = None, exclude_category: 
         A reference run of the same kind, or ``"published"`` (the papers' published data):
         where this run's models sit among the reference's (nearest criticality profiles
         and the heatmap; SAT of the shared pairs against the reference matrix).
+    measures:
+        SAT: a ``zoolens measures`` run on the same images to compare SAT with (default: the
+        sibling ``../measures`` of a study, when present; see docs/measures.md).
 
     Returns
     -------
@@ -58,6 +63,7 @@ def compute(path: str | Path, *, baseline: str | None = None, exclude_category: 
     else:
         analyze_sat(a, k=k, compare=Path(compare) if compare else None, seed=seed, progress=progress,
                     ensembles=ensembles)
+        compare_measures(a, measures=measures, seed=seed)
     if against is not None:
         place(a, against)
     return a

@@ -25,6 +25,9 @@ def analyze_command(
     against: Optional[str] = typer.Option(None, "--against", help="A reference run of the same kind, or "
                                                                   "'published' (the papers' data): where this run's "
                                                                   "models sit among it."),
+    measures: Optional[Path] = typer.Option(None, "--measures", help="SAT: a `zoolens measures` run on the same "
+                                                                     "images to compare SAT with (default: a "
+                                                                     "study's sibling measures/ folder)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Analyses, CSV tables and PNG/PDF figures of runs, written to DIR/analysis/.
@@ -39,7 +42,7 @@ def analyze_command(
     console = Console()
     for d in run:
         a = analyze(d, baseline=baseline, exclude_category=exclude_category, k=k_value, compare=compare, seed=seed,
-                    progress=not quiet, ensembles=not no_ensembles, against=against)
+                    progress=not quiet, ensembles=not no_ensembles, against=against, measures=measures)
         console.print(f"{d}: {len(a.figures)} figures, {len(a.tables)} tables → {a.folder}")
         for f in a.findings:
             console.print(f"  {f['id']}: [bold]{f['verdict']}[/bold] — {f['evidence']}", highlight=False)

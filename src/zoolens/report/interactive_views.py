@@ -161,11 +161,17 @@ def importance_figure(imp: pd.DataFrame) -> Spec:
                                                     "x2": {"field": "hi"}, "tooltip": tips}}]}
 
 
+def measure_comparison_figure(rho: pd.DataFrame, corr: pd.DataFrame, err: pd.DataFrame | None = None) -> Spec:
+    return heatmap_spec(rho, title="Spearman ρ between similarity measures", value="Spearman ρ", scheme="redblue",
+                        reverse=True, mid=0.0, row="measure", col="measure", square=True)
+
+
 #: Figure name → builder of its interactive view (figures without one stay PNG only).
 VIEWS: dict[str, Callable[..., Spec]] = {
     f.__name__: f for f in (
         criticality_heatmap, criticality_difference, criticality_sem, criticality_vs_accuracy,
         sat_heatmap, feature_distance_heatmap, tsne_figure, importance_figure, err_vs_sat,
-        cluster_ensemble_figure, attack_agreement_figure, placement_heatmap, shared_pairs_figure)}
+        cluster_ensemble_figure, attack_agreement_figure, placement_heatmap, shared_pairs_figure,
+        measure_comparison_figure)}
 
 __all__ = ["VIEWS"]
