@@ -18,7 +18,8 @@ from zoolens.errors import ZoolensError
 
 def compute(path: str | Path, *, baseline: str | None = None, exclude_category: str = "adversarial_training",
             k: int | str | None = None, compare: str | Path | None = None, seed: int = 0, progress: bool = False,
-            ensembles: bool = True, against: str | Path | None = None) -> Analysis:
+            ensembles: bool = True, against: str | Path | None = None,
+            stability_pairs: list[tuple[str, str]] | None = None) -> Analysis:
     """Run every analysis that applies to the run in ``path``, writing its tables to ``path/analysis``.
 
     Parameters
@@ -41,6 +42,9 @@ def compute(path: str | Path, *, baseline: str | None = None, exclude_category: 
         A reference run of the same kind, or ``"published"`` (the papers' published data):
         where this run's models sit among the reference's (nearest criticality profiles
         and the heatmap; SAT of the shared pairs against the reference matrix).
+    stability_pairs:
+        SAT: the pairs of the stability table (App. A.1; default: every pair measured in both
+        directions).
 
     Returns
     -------
@@ -57,7 +61,7 @@ def compute(path: str | Path, *, baseline: str | None = None, exclude_category: 
         analyze_criticality(a, baseline=baseline, exclude_category=exclude_category)
     else:
         analyze_sat(a, k=k, compare=Path(compare) if compare else None, seed=seed, progress=progress,
-                    ensembles=ensembles)
+                    ensembles=ensembles, stability_pairs=stability_pairs)
     if against is not None:
         place(a, against)
     return a

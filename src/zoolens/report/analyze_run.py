@@ -11,7 +11,8 @@ from zoolens.report.figures import draw
 
 def analyze(path: str | Path, *, baseline: str | None = None, exclude_category: str = "adversarial_training",
             k: int | str | None = None, compare: str | Path | None = None, seed: int = 0, progress: bool = False,
-            ensembles: bool = True, against: str | Path | None = None) -> Analysis:
+            ensembles: bool = True, against: str | Path | None = None,
+            stability_pairs: list[tuple[str, str]] | None = None) -> Analysis:
     """Run every analysis that applies to the run in ``path`` and write them to ``path/analysis``.
 
     CSV tables, PNG/PDF figures, ``findings.json`` (the scorecard of the papers' claims)
@@ -23,7 +24,7 @@ def analyze(path: str | Path, *, baseline: str | None = None, exclude_category: 
     Analysis
     """
     a = compute(path, baseline=baseline, exclude_category=exclude_category, k=k, compare=compare, seed=seed,
-                progress=progress, ensembles=ensembles, against=against)
+                progress=progress, ensembles=ensembles, against=against, stability_pairs=stability_pairs)
     draw(a)
     a.save()
     return a
