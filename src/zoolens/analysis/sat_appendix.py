@@ -51,8 +51,9 @@ def stability(a: Analysis, names: list[str], spec: dict, pairs: Sequence[tuple[s
     if pairs:
         unknown = [p for p in pairs if p not in possible and p[::-1] not in possible]
         if unknown:
-            raise ZoolensError(f"--stability-pair {','.join(unknown[0])}: not a pair measured in both directions in "
-                               f"{a.run}", f"choose two of: {', '.join(names)}")
+            raise ZoolensError(f"--stability-pair {','.join(unknown[0])}: {a.run} has no per-image outcomes of it "
+                               "in both directions (one-sided, not measured, or no image both classify correctly)",
+                               f"choose two of: {', '.join(names)}")
         pairs = list(pairs)
     else:
         pairs = possible
