@@ -62,3 +62,16 @@ def test_cli_stability_pair_option(ckpt_run, capsys):
         assert main(["analyze", str(ckpt_run), "--no-ensembles", "-q", "--stability-pair", bad]) == 2
         err = capsys.readouterr().err
         assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_interactive_views_compile(ckpt_run):
+    import vl_convert
+
+    from zoolens.report import analyze
+    from zoolens.report.interactive import vega_lite_version
+
+    analyze(ckpt_run, ensembles=False)
+    for name in ("sat_training", "sat_stability"):
+        spec = json.loads((ckpt_run / "analysis" / f"{name}.vl.json").read_text())
+        assert spec["data"]["values"]
+        vl_convert.vegalite_to_vega(spec, vl_version=vega_lite_version())
