@@ -52,6 +52,7 @@ def model_metadata(refs: Mapping[str, str] | Sequence[str], local: pd.DataFrame 
         row = {**blank_row(name), "model": name, "zoo": None}
         if ref.startswith("zoo:") and "/" in ref:
             zoo, zname = ref[4:].split("/", 1)
+            zname = zname.split("@", 1)[0]  # zoo:ZOO/NAME@FILE (a checkpoint) is still that member
             if zoo not in zoos:
                 zoos[zoo] = zoo_metadata(zoo)
             if zname in zoos[zoo].index:

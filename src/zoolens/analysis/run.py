@@ -20,7 +20,8 @@ from zoolens.errors import ZoolensError
 def compute(path: str | Path, *, baseline: str | None = None, exclude_category: str = "adversarial_training",
             k: int | str | None = None, compare: str | Path | None = None, seed: int = 0, progress: bool = False,
             ensembles: bool = True, against: str | Path | None = None,
-            measures: str | Path | None = None) -> Analysis:
+            measures: str | Path | None = None,
+            stability_pairs: list[tuple[str, str]] | None = None) -> Analysis:
     """Run every analysis that applies to the run in ``path``, writing its tables to ``path/analysis``.
 
     Parameters
@@ -46,6 +47,9 @@ def compute(path: str | Path, *, baseline: str | None = None, exclude_category: 
     measures:
         SAT: a ``zoolens measures`` run on the same images to compare SAT with (default: the
         sibling ``../measures`` of a study, when present; see docs/measures.md).
+    stability_pairs:
+        SAT: the pairs of the stability table (App. A.1; default: every pair measured in both
+        directions).
 
     Returns
     -------
@@ -62,7 +66,7 @@ def compute(path: str | Path, *, baseline: str | None = None, exclude_category: 
         analyze_criticality(a, baseline=baseline, exclude_category=exclude_category)
     else:
         analyze_sat(a, k=k, compare=Path(compare) if compare else None, seed=seed, progress=progress,
-                    ensembles=ensembles)
+                    ensembles=ensembles, stability_pairs=stability_pairs)
         compare_measures(a, measures=measures, seed=seed)
     if against is not None:
         place(a, against)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zoolens.analysis import clustering, components, embedding, paper_clusters, sat_findings, sat_stats
+from zoolens.analysis import clustering, components, embedding, paper_clusters, sat_appendix, sat_findings, sat_stats
 from zoolens.analysis import ensembles as ens
 from zoolens.analysis.logits import clean_logits
 from zoolens.analysis.meta import model_metadata
@@ -64,11 +64,13 @@ def _run_metadata(names: list[str], refs: dict[str, str], local: pd.DataFrame | 
 
 
 def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed: int, progress: bool,
-                ensembles: bool = True) -> None:
-    """Tables, figures and findings of a SAT run (SAT paper Sec. 4–5; see :func:`zoolens.analysis.run.compute`).
+                ensembles: bool = True, stability_pairs: list[tuple[str, str]] | None = None) -> None:
+    """Tables, figures and findings of a SAT run (SAT paper Sec. 4–5, App. A.1, G.3; see
+    :func:`zoolens.analysis.run.compute`).
 
     ``k``: an integer, ``"eigengap"``, or None (K = 10 for exactly the paper's 69 models,
     else the eigengap; :func:`zoolens.analysis.paper_clusters.choose_k`).
+    ``stability_pairs``: the pairs of the App. A.1 stability table (default: every two-sided pair).
     """
     sat_full = read_sat(a.run)
     refs, spec = run_members(a.run)
@@ -176,6 +178,10 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     if (a.run / "sat_ci.csv").is_file():
         ci = pd.read_csv(a.run / "sat_ci.csv")
         a.table("sat_uncertain_pairs", sat_stats.uncertain_pairs(ci), "Least certain pairs (widest bootstrap CI)")
+
+    # ---- stability vs number of images (App. A.1), SAT during training (App. G.3)
+    sat_appendix.stability(a, list(sat_full.index), spec, stability_pairs, seed=seed)
+    sat_appendix.training(a, sat_full, refs)
 
     # ---- attack agreement (App. B.1)
     if compare is not None:

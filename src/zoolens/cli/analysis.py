@@ -21,7 +21,11 @@ def analyze_command(
                                                                    "attack (App. B.1 correlation)."),
     no_ensembles: bool = typer.Option(False, "--no-ensembles", help="SAT: skip the ensemble analyses (they load "
                                                                    "every model once for its logits)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of K-means, t-SNE and the gradient boosting."),
+    stability_pair: Optional[List[str]] = typer.Option(None, "--stability-pair", help="SAT: a pair A,B for the "
+                                                       "stability table (App. A.1; repeatable; default: every pair "
+                                                       "measured in both directions)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of K-means, t-SNE, the gradient boosting and the stability "
+                                               "samples."),
     against: Optional[str] = typer.Option(None, "--against", help="A reference run of the same kind, or "
                                                                   "'published' (the papers' data): where this run's "
                                                                   "models sit among it."),
@@ -38,11 +42,15 @@ def analyze_command(
 
     from zoolens.report import analyze
 
+    from zoolens.analysis.sat_appendix import parse_pair
+
     k_value = _parse_k(k)
+    pairs = [parse_pair(p) for p in stability_pair] if stability_pair else None
     console = Console()
     for d in run:
         a = analyze(d, baseline=baseline, exclude_category=exclude_category, k=k_value, compare=compare, seed=seed,
-                    progress=not quiet, ensembles=not no_ensembles, against=against, measures=measures)
+                    progress=not quiet, ensembles=not no_ensembles, against=against, measures=measures,
+                    stability_pairs=pairs)
         console.print(f"{d}: {len(a.figures)} figures, {len(a.tables)} tables → {a.folder}")
         for f in a.findings:
             console.print(f"  {f['id']}: [bold]{f['verdict']}[/bold] — {f['evidence']}", highlight=False)

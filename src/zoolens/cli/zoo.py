@@ -45,7 +45,12 @@ def train_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name."),
                                                  "directory, overwriting the shipped weights)."),
               jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
                                                  help="Models trained at once, one process each (default: the "
-                                                 "number of CPU cores). Weights do not depend on it.")) -> None:
+                                                 "number of CPU cores). Weights do not depend on it."),
+              save_every: Optional[int] = typer.Option(None, "--save-every", min=1,
+                                                       help="Also save epoch checkpoints every N epochs (plus epoch "
+                                                       "0 and the last) to OUT/checkpoints/NAME/epoch_EEE.safetensors "
+                                                       "with a JSON sidecar; load one as zoo:ZOO/NAME@FILE. The final "
+                                                       "weights do not depend on it.")) -> None:
     """Train a zoo (or some of its models) from the recipes, deterministically on CPU.
 
     Each model trains with a fixed thread count (its recipe's ``num_threads``), so the
@@ -85,7 +90,8 @@ def train_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name."),
             progress.advance(overall)
             console.print(f"{row['name']}: acc {row['accuracy']:.2f}%  {row['train_wall_time_s']:.0f}s")
 
-        train_zoo(zoo, recipes, out_dir, jobs=n_jobs, on_model_start=start, on_model_done=done)
+        train_zoo(zoo, recipes, out_dir, jobs=n_jobs, save_every=save_every, on_model_start=start,
+                  on_model_done=done)
     console.print(f"wrote {len(recipes)} model(s) to {out_dir} in {time.perf_counter() - t0:.0f}s "
                   f"({n_jobs} job(s))")
 

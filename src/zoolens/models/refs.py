@@ -36,9 +36,11 @@ class ModelRef:
 
 
 def display_name(ref: str) -> str:
-    """The name a model goes by in tables: ``zoo:ZOO/NAME`` → ``NAME``; any other reference is its own name."""
+    """The name a model goes by in tables: ``zoo:ZOO/NAME`` → ``NAME``, ``zoo:ZOO/NAME@DIR/FILE.EXT`` →
+    ``NAME@FILE`` (e.g. ``resnet_baseline@epoch_003`` for an epoch checkpoint); any other reference is its own name."""
     if ref.startswith("zoo:") and "/" in ref:
-        return ref.split("/", 1)[1]
+        name, at, path = ref.split("/", 1)[1].partition("@")
+        return f"{name}@{Path(path).stem}" if at else name
     return ref
 
 

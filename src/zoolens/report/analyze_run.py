@@ -12,7 +12,8 @@ from zoolens.report.figures import draw
 def analyze(path: str | Path, *, baseline: str | None = None, exclude_category: str = "adversarial_training",
             k: int | str | None = None, compare: str | Path | None = None, seed: int = 0, progress: bool = False,
             ensembles: bool = True, against: str | Path | None = None,
-            measures: str | Path | None = None) -> Analysis:
+            measures: str | Path | None = None,
+            stability_pairs: list[tuple[str, str]] | None = None) -> Analysis:
     """Run every analysis that applies to the run in ``path`` and write them to ``path/analysis``.
 
     CSV tables, PNG/PDF figures, ``findings.json`` (the scorecard of the papers' claims)
@@ -24,7 +25,8 @@ def analyze(path: str | Path, *, baseline: str | None = None, exclude_category: 
     Analysis
     """
     a = compute(path, baseline=baseline, exclude_category=exclude_category, k=k, compare=compare, seed=seed,
-                progress=progress, ensembles=ensembles, against=against, measures=measures)
+                progress=progress, ensembles=ensembles, against=against, measures=measures,
+                stability_pairs=stability_pairs)
     draw(a)
     a.save()
     return a

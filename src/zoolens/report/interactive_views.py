@@ -166,12 +166,46 @@ def measure_comparison_figure(rho: pd.DataFrame, corr: pd.DataFrame, err: pd.Dat
                         reverse=True, mid=0.0, row="measure", col="measure", square=True)
 
 
+def _lines(df: pd.DataFrame, *, x: str, y: str, color: str, title: str, x_title: str, y_title: str,
+           tips: list[tuple[str, str]], log_x: bool = False) -> Spec:
+    """Zoomable lines with points, one per ``color`` group, and a tooltip of ``(field, title)`` pairs."""
+    cols = list(dict.fromkeys([x, y, color, *(f for f, _ in tips)]))
+    tooltip = [{"field": f, "title": t, **({"type": "quantitative", "format": ".4g"}
+                                           if pd.api.types.is_numeric_dtype(df[f]) else {})} for f, t in tips]
+    enc = {"x": {"field": x, "type": "quantitative", "title": x_title,
+                 "scale": {"type": "log"} if log_x else {"zero": False}},
+           "y": {"field": y, "type": "quantitative", "title": y_title, "scale": {"zero": False}},
+           "color": {"field": color, "type": "nominal", "title": color}, "tooltip": tooltip}
+    return {"$schema": SCHEMA, "title": title, "width": 560, "height": 380,
+            "data": {"values": records(df, cols)},
+            "layer": [{"params": [{"name": "zoom", "select": {"type": "interval", "encodings": ["y"]},
+                                   "bind": "scales"}],
+                       "mark": {"type": "line", "point": {"size": 50, "filled": True}}, "encoding": enc}]}
+
+
+def sat_stability_figure(table: pd.DataFrame, paper: pd.DataFrame) -> Spec:
+    df = pd.concat([table.assign(pair=table["model_a"] + " vs " + table["model_b"]),
+                    paper.assign(pair="paper (ImageNet ConvNeXt-T vs Swin-T)")], ignore_index=True)
+    return _lines(df, x="n_images", y="std", color="pair", title="Stability of SAT (App. A.1)", log_x=True,
+                  x_title="images per sample n", y_title="std of SAT over samples (percent, no log)",
+                  tips=[("pair", "pair"), ("n_images", "n"), ("std", "std"), ("relative_cost", "relative cost")])
+
+
+def sat_training_figure(curve: pd.DataFrame, paper: pd.DataFrame, paper_epochs: int) -> Spec:
+    df = pd.concat([curve, paper.assign(model=f"paper Table G.1 ({paper_epochs} epochs)",
+                                        fraction=paper["epoch"] / paper_epochs)], ignore_index=True)
+    return _lines(df, x="fraction", y="sat", color="model", title="SAT during training (App. G.3)",
+                  x_title="fraction of training (epoch / epochs)", y_title="SAT(final, checkpoint)",
+                  tips=[("model", "model"), ("epoch", "epoch"), ("sat", "SAT"), ("ci_low", "95 % CI low"),
+                        ("ci_high", "95 % CI high"), ("self_sat", "final self-SAT")])
+
+
 #: Figure name → builder of its interactive view (figures without one stay PNG only).
 VIEWS: dict[str, Callable[..., Spec]] = {
     f.__name__: f for f in (
         criticality_heatmap, criticality_difference, criticality_sem, criticality_vs_accuracy,
         sat_heatmap, feature_distance_heatmap, tsne_figure, importance_figure, err_vs_sat,
         cluster_ensemble_figure, attack_agreement_figure, placement_heatmap, shared_pairs_figure,
-        measure_comparison_figure)}
+        measure_comparison_figure, sat_stability_figure, sat_training_figure)}
 
 __all__ = ["VIEWS"]

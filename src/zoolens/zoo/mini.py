@@ -80,22 +80,38 @@ def recipe_for(zoo: str, name: str) -> Recipe:
     return recipes[name]
 
 
-def load(zoo: str, name: str) -> WrappedModel:
-    """Load ``zoo:ZOO/NAME`` of a trainable zoo in eval mode.
+def load(zoo: str, name: str, path: str | Path | None = None) -> WrappedModel:
+    """Load ``zoo:ZOO/NAME`` (or ``zoo:ZOO/NAME@PATH``) of a trainable zoo in eval mode.
 
-    Weights come from ``weights/NAME.safetensors`` (no unpickling); every tensor's
-    shape is checked against a freshly built net of the recipe's architecture. The
-    wrapper's re-initializer rebuilds that architecture with its own init.
+    Weights come from ``weights/NAME.safetensors``, or from ``path`` (a safetensors file of
+    the same architecture, e.g. an epoch checkpoint; its JSON sidecar, if any, becomes the
+    model's ``info``) — never unpickled; every tensor's shape is checked against a freshly
+    built net of the recipe's architecture. The wrapper's re-initializer rebuilds that
+    architecture with its own init.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from zoolens.zoo.checkpoints import read_sidecar
+
     recipe = recipe_for(zoo, name)
-    row = next((r for r in manifest_rows(zoo) if r["name"] == name), None)
-    path = zoo_dir(zoo) / "weights" / f"{name}.safetensors"
-    retrain = f"retrain it (zoolens zoo train {zoo} --only {name}, or zoolens.zoo.train_zoo.train_zoo)"
-    if row is None or not path.is_file():
-        raise ZoolensError(f"zoo model {zoo}/{name} has no weights at {path}", retrain)
-    state = load_file(str(path))
+    if path is None:
+        row = next((r for r in manifest_rows(zoo) if r["name"] == name), None)
+        path = zoo_dir(zoo) / "weights" / f"{name}.safetensors"
+        retrain = f"retrain it (zoolens zoo train {zoo} --only {name}, or zoolens.zoo.train_zoo.train_zoo)"
+        if row is None or not path.is_file():
+            raise ZoolensError(f"zoo model {zoo}/{name} has no weights at {path}", retrain)
+    else:
+        path = Path(path)
+        row = {"name": name, **(read_sidecar(path) or {}), "weights": str(path)}
+        row.pop("recipe", None)
+        retrain = f"point '@' at a safetensors file of {zoo}/{name} (zoolens zoo train {zoo} --save-every N)"
+        if not path.is_file():
+            raise ZoolensError(f"weights file {path} does not exist", retrain)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise ZoolensError(f"{path} is not a readable safetensors file ({str(exc)[:80]})", retrain) from None
     net = build_net(recipe)
     expected = net.state_dict()
     bad = [k for k in expected if k not in state or tuple(state[k].shape) != tuple(expected[k].shape)]
@@ -153,6 +169,7 @@ def register(zoo: str = ZOO_NAME) -> Zoo:
         name=zoo, description="shipped Fashion-MNIST mini zoo (trainable from recipes)",
         members=lambda: list(ZOO_RECIPES[check_zoo(zoo)]),
         load=lambda name, *, trust_checkpoint=False: load(zoo, name),
+        load_file=lambda name, path: load(zoo, name, path),
         metadata=lambda: metadata(zoo), manifest=lambda: zoo_manifest(zoo),
         listing=lambda all_columns=False: listing(zoo, all_columns), weights=lambda: weights(zoo),
         architecture=lambda name: _architecture(zoo, name)))

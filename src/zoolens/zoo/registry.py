@@ -47,6 +47,9 @@ class Zoo:
         Where each member's weights are and how to check them (status, fetch, digests).
     architecture:
         ``name -> Architecture``: the untrained network of a member and its input size.
+    load_file:
+        Optional ``(name, path) -> WrappedModel``: the member's architecture with the weights of
+        a file (``zoo:ZOO/NAME@FILE``, e.g. an epoch checkpoint); None: the zoo cannot.
     """
 
     name: str
@@ -58,6 +61,7 @@ class Zoo:
     listing: Callable[[bool], "pd.DataFrame"]
     weights: Callable[[], "WeightEntries"]
     architecture: Callable[[str], "Architecture"]
+    load_file: Callable[[str, str], "WrappedModel"] | None = None
 
 
 _ZOOS: dict[str, Zoo] = {}

@@ -35,6 +35,7 @@ from zoolens.zoo.build import build_net, wrap
 from zoolens.zoo.recipes import Recipe
 
 StepCallback = Callable[[int, int, float], None]
+EpochCallback = Callable[[int, int, dict[str, torch.Tensor]], None]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -76,6 +77,11 @@ def _lr_lambda(recipe: Recipe, total: int) -> Callable[[int], float]:
     return f
 
 
+def _shipped(net: nn.Module, ema: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    """A copy of what the model would ship now: the EMA weights when there are any, else the raw ones."""
+    return {k: v.clone() for k, v in ema.items()} if ema is not None else plain_state(net)
+
+
 @dataclass
 class TrainResult:
     state: dict[str, torch.Tensor]
@@ -86,13 +92,17 @@ class TrainResult:
 
 # --------------------------------------------------------------------------- training
 def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None = None, *,
-                 max_steps: int | None = None, on_step: StepCallback | None = None) -> TrainResult:
+                 max_steps: int | None = None, on_step: StepCallback | None = None,
+                 on_epoch: EpochCallback | None = None) -> TrainResult:
     """Train ``recipe`` from scratch on the Fashion-MNIST train split (or ``data``).
 
     ``max_steps`` stops early (used by the reproducibility test: the learning-rate
     schedule still follows the full recipe). Returns the shipped state (EMA weights
     when ``recipe.ema_decay > 0``), the digest of the raw weights after
     ``recipe.probe_steps`` steps, the number of steps done and the wall time.
+    ``on_epoch(epoch, step, state)`` receives a copy of the shipped state at epoch 0 (the
+    initialization) and after every complete epoch (epoch checkpoints); it only reads, so
+    the weights are bitwise the same with or without it.
     """
     x_train, y_train = data if data is not None else load_split("train")
     hw = FAMILIES[recipe.family].input_hw
@@ -125,7 +135,9 @@ def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None 
         probe: str | None = None
         step = 0
         model.train()
-        for _epoch in range(recipe.epochs):
+        if on_epoch is not None:
+            on_epoch(0, 0, _shipped(net, ema))
+        for epoch in range(recipe.epochs):
             perm = torch.randperm(n, generator=g)
             for i in range(steps_per_epoch):
                 if step >= limit:
@@ -168,6 +180,8 @@ def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None 
                     probe = state_digest(plain_state(net))
                 if on_step is not None:
                     on_step(step, limit, float(loss.detach()))
+            if on_epoch is not None and step == (epoch + 1) * steps_per_epoch:  # a complete epoch
+                on_epoch(epoch + 1, step, _shipped(net, ema))
         state = ema if ema is not None else plain_state(net)
     return TrainResult(state=state, probe_digest=probe, steps=step, wall_time_s=time.perf_counter() - t0)
 
@@ -184,4 +198,4 @@ def evaluate(model: WrappedModel, x: torch.Tensor, y: torch.Tensor, batch_size: 
     return 100.0 * correct / x.shape[0]
 
 
-__all__ = ["StepCallback", "TrainResult", "deterministic", "evaluate", "plain_state", "state_digest", "train_recipe"]
+__all__ = ["EpochCallback", "StepCallback", "TrainResult", "deterministic", "evaluate", "plain_state", "state_digest", "train_recipe"]

@@ -16,21 +16,23 @@ from zoolens.io import sha256_file
 from zoolens.zoo.architectures import FAMILIES
 from zoolens.zoo.augment import load_split
 from zoolens.zoo.build import build_net, preprocess_for, wrap
+from zoolens.zoo.checkpoints import CheckpointPlan, epoch_callback
 from zoolens.zoo.recipes import ZOO_RECIPES, Recipe
 from zoolens.zoo.train import StepCallback, TrainResult, evaluate, train_recipe
 
 
-def _train_in_worker(recipe: Recipe, updates, max_steps: int | None) -> TrainResult:
+def _train_in_worker(recipe: Recipe, updates, max_steps: int | None, plan: CheckpointPlan | None) -> TrainResult:
     """Process-pool entry: train one recipe, streaming (name, step, total, loss) to ``updates``."""
     def on_step(step: int, total: int, loss: float) -> None:
         if step % 10 == 0 or step == total:  # every step would flood the queue for nothing
             updates.put((recipe.name, step, total, loss))
-    return train_recipe(recipe, max_steps=max_steps, on_step=on_step)
+    return train_recipe(recipe, max_steps=max_steps, on_step=on_step, on_epoch=epoch_callback(plan, recipe))
 
 
 def _train_parallel(recipes: Sequence[Recipe], jobs: int,
                     on_model_start: Callable[[Recipe, int], StepCallback | None] | None,
-                    steps_of: Callable[[Recipe], int], max_steps: int | None) -> Iterator[tuple[Recipe, TrainResult]]:
+                    steps_of: Callable[[Recipe], int], max_steps: int | None,
+                    plan: CheckpointPlan | None = None) -> Iterator[tuple[Recipe, TrainResult]]:
     """Train ``recipes`` in ``jobs`` spawned processes; yield (recipe, result) as each finishes.
 
     Each worker trains with the recipe's own fixed thread count, so a model's weights
@@ -48,7 +50,7 @@ def _train_parallel(recipes: Sequence[Recipe], jobs: int,
         pending = {}
         for r in recipes:
             callbacks[r.name] = on_model_start(r, steps_of(r)) if on_model_start else None
-            pending[pool.submit(_train_in_worker, r, updates, max_steps)] = r
+            pending[pool.submit(_train_in_worker, r, updates, max_steps, plan)] = r
         while pending:
             done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             while True:
@@ -105,7 +107,8 @@ def write_model(zoo: str, recipe: Recipe, res: TrainResult, out: Path, x_test: t
 
 
 def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs: int = 1,
-              max_steps: int | None = None,
+              max_steps: int | None = None, save_every: int | None = None,
+              train_data: tuple[torch.Tensor, torch.Tensor] | None = None,
               on_model_start: Callable[[Recipe, int], StepCallback | None] | None = None,
               on_model_done: Callable[[Recipe, dict], None] | None = None) -> list[dict]:
     """Train ``recipes``, writing ``weights/NAME.safetensors`` and updating ``manifest.json`` in ``out_dir``.
@@ -116,7 +119,15 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
     rewritten after every model (atomic replace), so an interrupted run keeps every
     finished model; rows of models not retrained are kept. ``max_steps`` stops every
     model early (smoke runs and tests; the manifest records the steps done).
+    ``save_every = N`` also writes epoch checkpoints (epoch 0, every N-th epoch and the last)
+    under ``out_dir/checkpoints/NAME/`` with JSON sidecars (:mod:`zoolens.zoo.checkpoints`);
+    the final weights do not change. ``train_data`` replaces the Fashion-MNIST train split
+    (tests; it is not recorded in the manifest).
     """
+    if save_every is not None and (isinstance(save_every, bool) or int(save_every) < 1):
+        from zoolens.errors import ZoolensError
+
+        raise ZoolensError(f"save_every must be a number of epochs ≥ 1, got {save_every!r}", "pass e.g. --save-every 1")
     out = Path(out_dir)
     (out / "weights").mkdir(parents=True, exist_ok=True)
     manifest_path = out / "manifest.json"
@@ -125,7 +136,8 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
         rows = {r["name"]: r for r in json.loads(manifest_path.read_text())["models"]}
     x_test, y_test = load_split("test")
     canonical = {name: i for i, name in enumerate(ZOO_RECIPES.get(zoo, {}))}  # manifest order = recipe order
-    data = load_split("train")
+    data = train_data if train_data is not None else load_split("train")
+    plan = CheckpointPlan(zoo, out, int(save_every)) if save_every else None
     n_train = data[0].shape[0]
 
     def steps_of(recipe: Recipe) -> int:
@@ -135,10 +147,11 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
     def sequential() -> Iterator[tuple[Recipe, TrainResult]]:
         for recipe in recipes:
             cb = on_model_start(recipe, steps_of(recipe)) if on_model_start else None
-            yield recipe, train_recipe(recipe, data, max_steps=max_steps, on_step=cb)
+            yield recipe, train_recipe(recipe, data, max_steps=max_steps, on_step=cb,
+                                       on_epoch=epoch_callback(plan, recipe))
 
-    results = sequential() if jobs <= 1 or len(recipes) <= 1 else _train_parallel(recipes, jobs, on_model_start,
-                                                                                    steps_of, max_steps)
+    parallel = jobs > 1 and len(recipes) > 1 and train_data is None  # workers read the train split themselves
+    results = _train_parallel(recipes, jobs, on_model_start, steps_of, max_steps, plan) if parallel else sequential()
     done = []
     for recipe, res in results:
         row = write_model(zoo, recipe, res, out, x_test, y_test)
