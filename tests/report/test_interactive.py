@@ -55,7 +55,8 @@ def _args() -> dict[str, tuple]:
     labels = np.array([0, 0, 1])
     pairs = pd.DataFrame({"model_a": ["m1", "m1", "m2"], "model_b": ["m2", "m3", "m3"], "sat": [1.0, 2.0, 3.0],
                           "err_rate": [0.1, 0.05, 0.0], "sat_a": [1.0, 2.0, 3.0], "sat_b": [1.1, 2.2, 2.9],
-                          "sat_reference": [0.9, 2.1, 3.3]})
+                          "sat_reference": [0.9, 2.1, 3.3], "n_same": [3, 5, 9], "fraction": [0.1, 0.2, 0.3],
+                          "n_both_correct": [15, 13, 15]})
     corr = {"n": 3, "pearson_r": 0.5, "pearson_p": 0.2, "spearman_rho": 0.5, "spearman_p": 0.2}
     t3 = pd.DataFrame({"n_models": [2, 3], "k=1": [1.0, 2.0], "k=2": [3.0, np.nan], "rand": [2.0, 2.5],
                        "n_k=1": [3, 1], "n_k=2": [2, 0]})
@@ -68,7 +69,8 @@ def _args() -> dict[str, tuple]:
             "err_vs_sat": (pairs, corr), "cluster_ensemble_figure": (t3,),
             "attack_agreement_figure": (pairs, corr, "pgd", "fgsm"),
             "placement_heatmap": (mat.iloc[:2], mat.iloc[2:].rename(index={"m3": "mine"}), ["baseline", "augmentation"]),
-            "shared_pairs_figure": (pairs, corr)}
+            "shared_pairs_figure": (pairs, corr),
+            "same_misclassification_figure": (pairs, {"n_pairs": 3, "spearman_rho": 1.0, "mantel_p": 1 / 6})}
 
 
 @pytest.mark.parametrize("name", sorted(VIEWS))
