@@ -68,3 +68,19 @@ def test_the_real_app_registers_every_command(capsys):
             summary = (cmd.help or "").strip().splitlines()[0]
             out = " ".join(capsys.readouterr().out.split())  # rich wraps the help to the terminal
             assert summary and " ".join(summary.split()[:6]) in out, (path, summary)
+
+
+def test_a_sat_run_in_an_older_table_format_is_refused_in_one_line(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "sat"
+    args = ["similarity", "-m", "py:tests.factories:digits_linear", "-m", "py:tests.factories:digits_features",
+            "--data", "digits", "--n-images", "40", "--steps", "2", "--n-resamples", "10", "--out", str(out)]
+    assert main(args) == 0
+    spec = json.loads((out / "similarity_spec.json").read_text())
+    del spec["table_format"]  # as written before the pair parts held the adversarial predictions
+    (out / "similarity_spec.json").write_text(json.dumps(spec))
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "table format 1" in err and "new --out" in err and "Traceback" not in err

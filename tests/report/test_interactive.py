@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from zoolens.analysis.sat_stability import PAPER_TABLE_A1
+from zoolens.analysis.sat_training import PAPER_EPOCHS, PAPER_TABLE_G1
+
 from zoolens.report.interactive import heatmap_spec, records, sig, vega_lite_version
 from zoolens.report.interactive_views import VIEWS
 
@@ -55,7 +58,8 @@ def _args() -> dict[str, tuple]:
     labels = np.array([0, 0, 1])
     pairs = pd.DataFrame({"model_a": ["m1", "m1", "m2"], "model_b": ["m2", "m3", "m3"], "sat": [1.0, 2.0, 3.0],
                           "err_rate": [0.1, 0.05, 0.0], "sat_a": [1.0, 2.0, 3.0], "sat_b": [1.1, 2.2, 2.9],
-                          "sat_reference": [0.9, 2.1, 3.3]})
+                          "sat_reference": [0.9, 2.1, 3.3], "n_same": [3, 5, 9], "fraction": [0.1, 0.2, 0.3],
+                          "n_both_correct": [15, 13, 15]})
     corr = {"n": 3, "pearson_r": 0.5, "pearson_p": 0.2, "spearman_rho": 0.5, "spearman_p": 0.2}
     t3 = pd.DataFrame({"n_models": [2, 3], "k=1": [1.0, 2.0], "k=2": [3.0, np.nan], "rand": [2.0, 2.5],
                        "n_k=1": [3, 1], "n_k=2": [2, 0]})
@@ -70,7 +74,14 @@ def _args() -> dict[str, tuple]:
             "placement_heatmap": (mat.iloc[:2], mat.iloc[2:].rename(index={"m3": "mine"}), ["baseline", "augmentation"]),
             "shared_pairs_figure": (pairs, corr),
             "measure_comparison_figure": (pd.DataFrame([[1.0, 0.4], [0.4, 1.0]], index=["sat", "cka"],
-                                                       columns=["sat", "cka"]), None, None)}
+                                                       columns=["sat", "cka"]), None, None),
+            "same_misclassification_figure": (pairs, {"n_pairs": 3, "spearman_rho": 1.0, "mantel_p": 1 / 6}),
+            "sat_stability_figure": (pd.DataFrame({"model_a": ["m1", "m1"], "model_b": ["m2", "m2"],
+                                                   "n_images": [10, 20], "std": [3.0, 2.0],
+                                                   "relative_cost": [0.1, 0.2]}), PAPER_TABLE_A1),
+            "sat_training_figure": (pd.DataFrame({"model": ["m1", "m1"], "epoch": [1, 3], "fraction": [1 / 3, 1.0],
+                                                  "sat": [3.6, 4.3], "ci_low": [3.5, 4.2], "ci_high": [3.7, 4.4],
+                                                  "self_sat": [4.3, 4.3]}), PAPER_TABLE_G1, PAPER_EPOCHS)}
 
 
 @pytest.mark.parametrize("name", sorted(VIEWS))

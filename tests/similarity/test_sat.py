@@ -100,7 +100,8 @@ def test_run_writes_all_tables_and_sat_diagonal_is_white_box(tiny, tmp_path):
     assert attack.loc["mlp0", "success_rate"] == pytest.approx(success)
     assert attack.loc["mlp0", "clean_accuracy"] == pytest.approx(float(ok.double().mean()))
     # per-image outcomes add up to the pair counts; CIs bracket the estimate
-    per = res.transfer_images.groupby(["source", "target"]).fooled.agg(["size", "sum"])
+    x_ab = res.transfer_images[res.transfer_images.both_correct]
+    per = x_ab.groupby(["source", "target"]).fooled.agg(["size", "sum"])
     t = res.transfer.set_index(["source", "target"])
     assert (per["size"] == t.n_both_correct.loc[per.index]).all() and (per["sum"] == t.n_fooled.loc[per.index]).all()
     assert ((res.sat_ci.ci_low <= res.sat_ci.sat + 1e-12) & (res.sat_ci.sat <= res.sat_ci.ci_high + 1e-12)).all()
@@ -138,8 +139,8 @@ def test_mixed_resolution_and_channels_are_resized(tiny, tmp_path):
     np.testing.assert_allclose(to_input(adv[torch.from_numpy(sel)], (3, 12, 12)).numpy(),
                                manual.clamp(0, 1).numpy(), atol=1e-6)
     labels = res.clean[res.clean.model == "cnn12"].set_index("image").label.loc[ids[sel]].to_numpy()
-    fooled = predict(tiny["cnn12"], manual.clamp(0, 1)).numpy() != labels
-    assert (fooled == pair.fooled.to_numpy()).all()
+    pred = predict(tiny["cnn12"], manual.clamp(0, 1)).numpy()
+    assert (pred == pair.adv_pred.to_numpy()).all() and ((pred != labels) == pair.fooled.to_numpy()).all()
     # 3 → 1 channel (luma) the other way round
     back = to_input(torch.ones(2, 3, 12, 12) * torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1), (1, 8, 8))
     assert back.shape == (2, 1, 8, 8) and torch.allclose(back, torch.full_like(back, 0.299), atol=1e-6)

@@ -59,7 +59,8 @@ def _corr_rows(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.where(den > 0, (dx * dy).sum(1) / den, np.nan)
 
 
-def mantel(a, b, *, method: str = "spearman", permutations: int = 9999, seed: int = 0) -> MantelResult:
+def mantel(a, b, *, method: str = "spearman", permutations: int = 9999, seed: int = 0,
+           alternative: str = "two-sided") -> MantelResult:
     """Mantel test between two model × model matrices.
 
     Parameters
@@ -74,6 +75,9 @@ def mantel(a, b, *, method: str = "spearman", permutations: int = 9999, seed: in
     permutations:
         Random permutations of the models (``seed``-ed). With at most :data:`EXACT_UP_TO`
         models every permutation is enumerated instead and ``p`` is exact.
+    alternative:
+        ``"two-sided"`` (``|r_π| ≥ |r|``) or ``"greater"`` (``r_π ≥ r``: a claim of a positive
+        relation).
 
     Returns
     -------
@@ -83,6 +87,8 @@ def mantel(a, b, *, method: str = "spearman", permutations: int = 9999, seed: in
     """
     if method not in ("spearman", "pearson"):
         raise ValueError(f"method must be 'spearman' or 'pearson', got {method!r}")
+    if alternative not in ("two-sided", "greater"):
+        raise ValueError(f"alternative must be 'two-sided' or 'greater', got {alternative!r}")
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     _check(a, b)
@@ -110,7 +116,9 @@ def mantel(a, b, *, method: str = "spearman", permutations: int = 9999, seed: in
         # (b is mirrored, so a permuted pair landing below the diagonal reads the same value)
         mask = base[None] & np.isfinite(yb)
         rp = _corr_rows(np.broadcast_to(x, yb.shape), yb, mask)
-        hits += int((np.abs(rp) >= abs(r) - 1e-12).sum())
+        # a relabelling whose pairs leave < 2 distinct values (r_π = NaN) counts as no match
+        reached = (np.abs(rp) >= abs(r) - 1e-12) if alternative == "two-sided" else (rp >= r - 1e-12)
+        hits += int((np.isfinite(rp) & reached).sum())
     p = hits / len(perms) if exact else (1 + hits) / (1 + len(perms))
     return MantelResult(r, float(p), n, n_pairs, len(perms), bool(exact), method)
 

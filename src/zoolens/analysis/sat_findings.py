@@ -25,6 +25,9 @@ LN90 = math.log(90.0)
 LN100 = math.log(100.0)
 #: Slack below ln 100 for the printed decimals of a published matrix.
 DIAGONAL_SLACK = 1e-6
+#: sat.attack_robustness: App. B.1 reports Pearson r = 0.98 (PGD vs AutoAttack); reproduced iff r ≥ this
+#: with p < 0.05 (a "high correlation"; fixed before any comparison was run).
+ATTACK_R_THRESHOLD = 0.9
 #: The "basic components" of Sec. 4.1 the stem is compared with.
 BASIC_COMPONENTS = ("normalization", "activation", "self_attention_2d", "channel_wise_attention")
 
@@ -144,5 +147,24 @@ def table1_ari(ari: Optional[float], k: int, k_source: str, n_models: int, purit
     return ("reproduced" if ari >= ARI_THRESHOLD else "not reproduced"), ev, ari
 
 
-__all__ = ["ARI_THRESHOLD", "BASIC_COMPONENTS", "base_architecture_most_important", "dwconv_least_important",
+def attack_robustness(corr: dict, differences: list[str], name_a: str, name_b: str) -> Verdict:
+    """``sat.attack_robustness`` (App. B.1, Fig. B.1a): SAT under two attacks correlates (paper r = 0.98).
+
+    Testable only when the two runs differ in the attack alone (same data, images, seed,
+    ε and cache precision; ``differences`` lists what else differs). measured = Pearson r;
+    the interval is the bootstrap over models (:func:`zoolens.analysis.sat_stats.bootstrap_pearson_over_models`).
+    """
+    r, p = corr.get("pearson_r", math.nan), corr.get("pearson_p", math.nan)
+    if differences:
+        return "not testable", f"the compared runs differ in more than the attack: {', '.join(differences)}", None
+    if not math.isfinite(r):
+        return "not testable", f"{corr.get('n', 0)} shared pairs: too few, or SAT constant in one run", None
+    ev = (f"{name_a} vs {name_b}: Pearson r = {r:.3f} (95% bootstrap interval over models "
+          f"{corr.get('ci_low', math.nan):.3f} to {corr.get('ci_high', math.nan):.3f}), p = {p:.2g}, over "
+          f"{corr['n']} pairs of {corr.get('n_models', '?')} models; paper 0.98 (PGD vs AutoAttack, 8 models); rule: "
+          f"reproduced iff r ≥ {ATTACK_R_THRESHOLD} with p < 0.05")
+    return ("reproduced" if r >= ATTACK_R_THRESHOLD and p < 0.05 else "not reproduced"), ev, r
+
+
+__all__ = ["ARI_THRESHOLD", "ATTACK_R_THRESHOLD", "attack_robustness", "BASIC_COMPONENTS", "base_architecture_most_important", "dwconv_least_important",
            "mean_all_pairs", "self_similarity", "stem_as_important_as_basic", "table1_ari"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zoolens.analysis import clustering, components, embedding, paper_clusters, sat_appendix, sat_findings, sat_stats
+from zoolens.analysis import (clustering, components, embedding, paper_clusters, sat_appendix, sat_findings,
+                              sat_more, sat_stats)
 from zoolens.analysis import ensembles as ens
 from zoolens.analysis.logits import clean_logits
 from zoolens.analysis.meta import model_metadata
@@ -183,18 +184,12 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     sat_appendix.stability(a, list(sat_full.index), spec, stability_pairs, seed=seed)
     sat_appendix.training(a, sat_full, refs)
 
-    # ---- attack agreement (App. B.1)
-    if compare is not None:
-        other = read_sat(compare)
-        ap, corr = sat_stats.attack_agreement(sat_full, other)
-        a.table("attack_agreement", ap, f"SAT under this run's attack vs {compare}")
-        a.summary["attack_agreement"] = corr
-        _, spec2 = run_members(compare)
-        n1 = (spec.get("attack") or {}).get("name", "this run")
-        n2 = (spec2.get("attack") or {}).get("name", str(compare))
-        a.plot("attack_agreement_figure", "Attack agreement (App. B.1)",
-               f"Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), Spearman ρ = "
-               f"{corr['spearman_rho']:.2f} over {corr['n']} pairs.", ap, corr, str(n1), str(n2))
+    # ---- attack agreement (App. B.1), same misclassification (App. G.2), the two rate conventions
+    other = read_sat(compare) if compare is not None else None
+    spec2 = run_members(compare)[1] if compare is not None else {}
+    sat_more.analyze_attack_agreement(a, sat_full, spec, compare, other, spec2, seed)
+    sat_more.analyze_same_misclassification(a, sat_full.loc[names, names], imported, seed)
+    sat_more.rate_conventions_note(a)
 
     # ---- ensembles (Sec. 5.1, Fig. 6/7, Table 3), findings (iii), (iv)
     if imported:

@@ -106,6 +106,54 @@ def attack_agreement(sat_a: pd.DataFrame, sat_b: pd.DataFrame) -> tuple[pd.DataF
     return pairs, correlation(pairs["sat_a"], pairs["sat_b"])
 
 
+def bootstrap_pearson_over_models(pairs: pd.DataFrame, *, n_resamples: int = 2000, level: float = 0.95,
+                                  seed: int = 0) -> dict:
+    """Percentile bootstrap interval of Pearson r between ``sat_a`` and ``sat_b``, resampling *models*.
+
+    Pairs that share a model are not independent (one unusual model moves all its n − 1
+    pairs), so resampling pairs would give too narrow an interval. Each resample draws n
+    models with replacement and keeps every pair of two different draws (a model drawn
+    twice contributes its pairs twice); resamples with fewer than 3 distinct models or a
+    constant variable give no r and are left out (``n_used`` counts the rest).
+
+    Parameters
+    ----------
+    pairs:
+        ``model_a, model_b, sat_a, sat_b`` (:func:`attack_agreement`).
+
+    Returns
+    -------
+    dict
+        ``n_models, ci_low, ci_high, n_used, level``; NaN bounds below 3 models.
+    """
+    ok = pairs[np.isfinite(pairs["sat_a"]) & np.isfinite(pairs["sat_b"])]
+    models = sorted(set(ok["model_a"]) | set(ok["model_b"]))
+    out = {"n_models": len(models), "ci_low": math.nan, "ci_high": math.nan, "n_used": 0, "level": level}
+    if len(models) < 3:
+        return out
+    idx = {m: i for i, m in enumerate(models)}
+    va, vb = np.full((len(models),) * 2, np.nan), np.full((len(models),) * 2, np.nan)
+    ia, ib = ok["model_a"].map(idx).to_numpy(), ok["model_b"].map(idx).to_numpy()
+    va[ia, ib] = va[ib, ia] = ok["sat_a"].to_numpy(dtype=float)
+    vb[ia, ib] = vb[ib, ia] = ok["sat_b"].to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    iu = np.triu_indices(len(models), 1)
+    rs = []
+    for _ in range(int(n_resamples)):
+        draw = rng.integers(0, len(models), len(models))
+        if len(set(draw.tolist())) < 3:
+            continue
+        x, y = va[np.ix_(draw, draw)][iu], vb[np.ix_(draw, draw)][iu]
+        keep = (draw[iu[0]] != draw[iu[1]]) & np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        if len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
+            rs.append(float(np.corrcoef(x, y)[0, 1]))
+    if rs:
+        tail = (1 - level) / 2
+        out.update(ci_low=float(np.quantile(rs, tail)), ci_high=float(np.quantile(rs, 1 - tail)), n_used=len(rs))
+    return out
+
+
 def uncertain_pairs(sat_ci: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     """The ``top`` off-diagonal pairs with the widest bootstrap interval of SAT.
 
@@ -125,4 +173,4 @@ def uncertain_pairs(sat_ci: pd.DataFrame, top: int = 10) -> pd.DataFrame:
                           na_position="first").head(top).reset_index(drop=True)
 
 
-__all__ = ["attack_agreement", "pair_setting", "uncertain_pairs", "within_across"]
+__all__ = ["attack_agreement", "bootstrap_pearson_over_models", "pair_setting", "uncertain_pairs", "within_across"]

@@ -105,9 +105,25 @@ def attack_agreement_figure(pairs: pd.DataFrame, corr: dict, name_a: str, name_b
     ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
     ax.set_xlabel(f"SAT ({name_a})")
     ax.set_ylabel(f"SAT ({name_b})")
-    ax.set_title(f"Attack agreement: r={corr['pearson_r']:.2f} (p={corr['pearson_p']:.2g}, n={corr['n']})")
+    ci = (f", 95% CI over models {corr['ci_low']:.2f}–{corr['ci_high']:.2f}"
+          if np.isfinite(corr.get("ci_low", np.nan)) else "")
+    ax.set_title(f"Attack agreement: r={corr['pearson_r']:.2f}{ci} (p={corr['pearson_p']:.2g}, n={corr['n']})",
+                 fontsize=8)
     return save_figure(fig, folder, "attack_agreement")
 
 
+def same_misclassification_figure(pairs: pd.DataFrame, test: dict, folder: Path) -> Path:
+    """App. G.2, Fig. G.1b: SAT of each pair vs its number of identical wrong labels."""
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.scatter(pairs["sat"], pairs["n_same"], s=16, alpha=0.8)
+    ax.set_xlabel("SAT of the pair")
+    ax.set_ylabel("identical wrong labels (both directions, on X_AB)")
+    ax.set_title(f"Same misclassification (n={test['n_pairs']} pairs): Spearman ρ={test['spearman_rho']:.2f}, "
+                 f"Mantel p={test['mantel_p']:.2g}", fontsize=8)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, folder, "same_misclassification")
+
+
 __all__ = ["attack_agreement_figure", "cluster_ensemble_figure", "eigengap_figure", "err_vs_sat",
-           "feature_distance_heatmap", "importance_figure", "sat_heatmap", "tsne_figure"]
+           "feature_distance_heatmap", "importance_figure", "same_misclassification_figure", "sat_heatmap",
+           "tsne_figure"]

@@ -107,6 +107,14 @@ def attack_agreement_figure(pairs: pd.DataFrame, corr: dict, name_a: str, name_b
                         tooltip=[("model_a", "model A"), ("model_b", "model B"), ("sat_a", name_a), ("sat_b", name_b)])
 
 
+def same_misclassification_figure(pairs: pd.DataFrame, test: dict) -> Spec:
+    return scatter_spec(pairs, x="sat", y="n_same", title=f"SAT vs same misclassification (n = {test['n_pairs']})",
+                        x_title="SAT of the pair", y_title="identical wrong labels (both directions)",
+                        tooltip=[("model_a", "model A"), ("model_b", "model B"), ("sat", "SAT"),
+                                 ("n_same", "identical wrong labels"), ("fraction", "fraction of 2|X_AB|"),
+                                 ("n_both_correct", "|X_AB|")])
+
+
 def shared_pairs_figure(pairs: pd.DataFrame, corr: dict) -> Spec:
     return scatter_spec(pairs, x="sat_reference", y="sat", title=f"Shared pairs (n = {corr['n']})",
                         x_title="SAT, reference run", y_title="SAT, this run", diagonal=True,
@@ -206,6 +214,6 @@ VIEWS: dict[str, Callable[..., Spec]] = {
         criticality_heatmap, criticality_difference, criticality_sem, criticality_vs_accuracy,
         sat_heatmap, feature_distance_heatmap, tsne_figure, importance_figure, err_vs_sat,
         cluster_ensemble_figure, attack_agreement_figure, placement_heatmap, shared_pairs_figure,
-        measure_comparison_figure, sat_stability_figure, sat_training_figure)}
+        measure_comparison_figure, sat_stability_figure, sat_training_figure, same_misclassification_figure)}
 
 __all__ = ["VIEWS"]

@@ -88,6 +88,11 @@ class RunDir:
         if spec_file.is_file():
             old = spec_file.read_text()
             if json.dumps(json.loads(old), sort_keys=True) != new:
+                old_format, new_format = json.loads(old).get("table_format"), self.spec.get("table_format")
+                if old_format != new_format:
+                    raise ZoolensError(f"{self.path} holds a {self.kind} run written with table format "
+                                       f"{old_format or 1} (this zoolens writes format {new_format or 1})",
+                                       "re-run into a new --out directory (its parts cannot be mixed with new ones)")
                 diff = _diff_keys(json.loads(old), self.spec)
                 raise ZoolensError(f"{self.path} holds a {self.kind} run with other settings ({diff})",
                                    "use another --out directory, or the same settings to resume")

@@ -5,7 +5,9 @@ that keys the adversarial cache); :func:`run_attack` runs it on a
 :class:`~zoolens.models.wrapper.WrappedModel` (which normalizes inside, so no attack
 ever sees normalized tensors). ``pgd`` and ``fgsm`` are our own
 (:mod:`zoolens.attacks`); ``mifgsm`` and ``vmifgsm`` come from torchattack
-1.7.2, called with ``normalize=None`` for the same reason.
+1.7.2, called with ``normalize=None`` for the same reason; ``apgd`` (APGD-CE, the first
+attack of AutoAttack, Croce & Hein 2020) comes from the Adversarial Robustness Toolbox
+(ART), run on the same wrapper with ``clip_values=(0, 1)`` and no ART preprocessing.
 
 The SAT paper (Sec. 3) uses untargeted L∞ PGD, 50 iterations, ε = 8/255 and a
 "learning rate" of 0.1. Read in [0,1] pixels, 0.1 > ε, so every step would jump to a
@@ -28,7 +30,7 @@ from zoolens.errors import ZoolensError
 from zoolens.inference import frozen
 from zoolens.attacks import fgsm_attack, pgd_attack
 
-ATTACKS = ("pgd", "fgsm", "mifgsm", "vmifgsm")
+ATTACKS = ("pgd", "fgsm", "mifgsm", "vmifgsm", "apgd")
 PRECISIONS = ("uint8", "fp32")
 
 
@@ -50,11 +52,12 @@ class AttackConfig:
     Parameters
     ----------
     name:
-        ``pgd`` | ``fgsm`` | ``mifgsm`` | ``vmifgsm``.
+        ``pgd`` | ``fgsm`` | ``mifgsm`` | ``vmifgsm`` | ``apgd``.
     eps:
         L∞ radius (paper: 8/255).
     alpha:
-        Step size (ignored by ``fgsm``, which steps by ``eps``).
+        Step size (ignored by ``fgsm``, which steps by ``eps``, and by ``apgd``, whose step
+        size adapts from 2·eps as in AutoAttack).
     steps:
         Iterations (paper: 50; ``fgsm`` always 1).
     random_start:
@@ -89,6 +92,8 @@ class AttackConfig:
             return replace(self, alpha=self.eps, steps=1, random_start=False, seed=0)
         if self.name in ("mifgsm", "vmifgsm"):
             return replace(self, random_start=False)
+        if self.name == "apgd":  # parameter-free step size (starts at 2ε); always one random start
+            return replace(self, alpha=2 * self.eps, random_start=True)
         return self
 
     def key(self) -> str:
@@ -125,6 +130,29 @@ def _torchattack(cfg: AttackConfig, model: nn.Module, device: torch.device):
                                alpha=cfg.alpha)
 
 
+def _apgd(cfg: AttackConfig, model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
+          seed: int) -> torch.Tensor:
+    """APGD-CE (untargeted, L∞, one restart) of ART on one batch, its numpy RNG seeded and restored."""
+    import numpy as np
+    from art.attacks.evasion import AutoProjectedGradientDescent
+    from art.estimators.classification import PyTorchClassifier
+
+    n_classes = int(getattr(model, "num_classes", 0) or model(x[:1]).shape[1])
+    clf = PyTorchClassifier(model=model, loss=nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]),
+                            nb_classes=n_classes, clip_values=(0.0, 1.0),
+                            device_type="gpu" if device.type == "cuda" else "cpu")
+    attack = AutoProjectedGradientDescent(clf, norm=np.inf, eps=cfg.eps, eps_step=2 * cfg.eps, max_iter=cfg.steps,
+                                          targeted=False, nb_random_init=1, batch_size=x.shape[0],
+                                          loss_type="cross_entropy", verbose=False)
+    state = np.random.get_state()  # ART draws the random start from numpy's global RNG
+    try:
+        np.random.seed(seed % 2**32)
+        adv = attack.generate(x=x.cpu().numpy().astype(np.float32), y=y.cpu().numpy())
+    finally:
+        np.random.set_state(state)
+    return torch.from_numpy(adv).to(x.device)
+
+
 def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: AttackConfig, *,
                batch_size: int = 256, generator: torch.Generator | None = None, offset: int = 0) -> torch.Tensor:
     """Untargeted L∞ attack of ``model`` on ``images`` (the x_A of SAT, Eq. 1).
@@ -145,10 +173,11 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg
     generator:
         CPU generator for PGD's random start; default: seeded with ``cfg.seed``.
         VMI-FGSM draws from torch's global RNG, so it runs inside a forked RNG
-        seeded with ``cfg.seed`` (same seed → same result, global state untouched).
+        seeded with ``cfg.seed`` (same seed → same result, global state untouched);
+        APGD (ART) draws from numpy's global RNG, seeded per batch and restored after.
     offset:
         Position of ``images[0]`` in a larger set attacked chunk by chunk (seeds
-        VMI-FGSM's per-batch RNG so chunked and whole calls agree).
+        VMI-FGSM's and APGD's per-batch RNG so chunked and whole calls agree).
 
     Returns
     -------
@@ -174,6 +203,10 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg
                                  random_start=cfg.random_start, generator=generator)
             elif cfg.name == "fgsm":
                 adv = fgsm_attack(model, x, y, eps=cfg.eps)
+            elif cfg.name == "apgd":
+                with torch.enable_grad():
+                    adv = _apgd(cfg, model, x, y, device, int(cfg.seed) + int(offset) + start)
+                adv = torch.min(torch.max(adv, x - cfg.eps), x + cfg.eps).clamp_(0.0, 1.0)
             else:
                 attack = _torchattack(cfg, model, device)
                 devices = [device] if device.type == "cuda" else []

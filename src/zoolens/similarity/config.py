@@ -12,6 +12,10 @@ from zoolens.similarity.attack_registry import ATTACKS, PRECISIONS, PRESETS, Att
 from zoolens.similarity.sat import EPS_S
 
 DEFAULT_N_IMAGES = 500  # without a preset and without n_images
+#: Version of the run directory's parts and tables. 2: the pair parts hold every image the
+#: source attacked (``both_correct`` marks X_AB) and the target's class on it (``adv_pred``).
+#: A directory written with another version is refused on resume (``RunDir``'s ``table_format``).
+TABLE_FORMAT = 2
 
 
 def _attack_name(value: Any, label_: str) -> str:
@@ -90,7 +94,7 @@ class SatConfig:
         attack = self.attack_config()
         return {"data": self.data, "n_images": self.image_count(), "data_seed": self.data_seed,
                 "attack": attack.as_dict(), "attack_key": attack.key(), "batch_size": self.batch_size,
-                "eps_s": self.eps_s,
+                "eps_s": self.eps_s, "table_format": TABLE_FORMAT,
                 "bootstrap": {"n_resamples": self.n_resamples, "level": self.ci_level, "seed": self.ci_seed}}
 
     @staticmethod
@@ -115,4 +119,4 @@ class SatConfig:
         return cls(**{**values, **overrides})
 
 
-__all__ = ["DEFAULT_N_IMAGES", "SatConfig"]
+__all__ = ["DEFAULT_N_IMAGES", "SatConfig", "TABLE_FORMAT"]

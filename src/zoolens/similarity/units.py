@@ -156,25 +156,30 @@ def _attack_unit(run: RunDir, model, name: str, ds, clean: pd.DataFrame, attack:
 
 def _eval_unit(run: RunDir, model, target: str, sources: list[str], clean_all: dict[str, pd.DataFrame],
                adv_files: dict[str, str], batch_size: int) -> None:
-    """Show ``target`` every source's adversarials on X_ST; one part per pair."""
+    """Show ``target`` every adversarial image of each source; one part per pair.
+
+    Every image the source attacked (its correctly classified ones) is shown, not only
+    X_ST, so the transfer table can give the success rate over all images next to Eq. 1's
+    rate over X_ST; ``both_correct`` marks X_ST. ``adv_pred`` is the target's class on
+    x_S: on the diagonal (S, S) it is the source's own white-box class, which the
+    same-misclassification analysis (SAT paper App. G.2) compares with.
+    """
     t_clean = clean_all[target]
     t_ok = set(t_clean["image"][t_clean["pred"] == t_clean["label"]].tolist())
     labels = dict(zip(t_clean["image"].tolist(), t_clean["label"].tolist()))
     for source in sources:
         ids, adv = load_adv(run.path / adv_files[source])
-        keep = np.fromiter((i in t_ok for i in ids.tolist()), dtype=bool, count=len(ids))
-        both = ids[keep]  # X_ST: the source attacked only its correct images
-        y = np.asarray([labels[i] for i in both.tolist()], dtype=np.int64)
-        if len(both):
-            x = to_input(adv[torch.from_numpy(keep)], model.input_size)
-            pred = predict(model, x, batch_size=batch_size, name=target).numpy()
-            fooled = pred != y
+        both = np.fromiter((i in t_ok for i in ids.tolist()), dtype=bool, count=len(ids))
+        y = np.asarray([labels[i] for i in ids.tolist()], dtype=np.int64)
+        if len(ids):
+            pred = predict(model, to_input(adv, model.input_size), batch_size=batch_size, name=target).numpy()
         else:
-            fooled = np.zeros(0, dtype=bool)
+            pred = np.zeros(0, dtype=np.int64)
         run.write_part("pair", pair_id(source, target), pd.DataFrame(
-            {"source": pd.Series([source] * len(both), dtype=object),
-             "target": pd.Series([target] * len(both), dtype=object),
-             "image": both.astype(np.int64), "fooled": fooled.astype(bool)}))
+            {"source": pd.Series([source] * len(ids), dtype=object),
+             "target": pd.Series([target] * len(ids), dtype=object),
+             "image": ids.astype(np.int64), "fooled": (pred != y).astype(bool),
+             "adv_pred": pred.astype(np.int64), "both_correct": both}))
 
 
 def check_labels(clean_all: dict[str, pd.DataFrame]) -> None:

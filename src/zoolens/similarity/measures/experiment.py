@@ -10,10 +10,8 @@ only the new ones.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import numpy as np
 import torch
 
 from zoolens.checks import check_data, check_device, check_refs
