@@ -80,3 +80,18 @@ def test_sizes_pairs_and_errors():
     assert both.size == fooled.size and set(np.unique(fooled)) <= {0, 1, 2}
     value, k = st.inner_sat(both, fooled, np.array([-1, -2]))
     assert k == 0 and np.isnan(value)
+
+
+def test_format2_rows_outside_x_ab_change_nothing():
+    # table format 2 also stores the images only the source gets right (both_correct False);
+    # Eq. 1 and the stability table use X_AB alone, so adding those rows changes no number
+    ti = _outcomes(seed=5).assign(both_correct=True)
+    rng = np.random.default_rng(9)
+    extra = pd.DataFrame({"source": "a", "target": "b", "image": np.arange(1000, 1200),
+                          "fooled": rng.random(200) < 0.9, "both_correct": False})
+    images = np.arange(1200)
+    kw = dict(steps=10, sizes=[20, 50], seed=1)
+    with_extra = st.sat_stability(pd.concat([ti, extra], ignore_index=True), images, [("a", "b"), ("a", "c")], **kw)
+    plain = st.sat_stability(ti.drop(columns="both_correct"), images, [("a", "b"), ("a", "c")], **kw)
+    pd.testing.assert_frame_equal(with_extra, plain)
+    assert st.two_sided_pairs(extra, ["a", "b"]) == []  # no X_AB rows: nothing to resample

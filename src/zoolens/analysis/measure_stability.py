@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from zoolens.similarity.sat import x_ab_rows
+
 
 def group_values(values: np.ndarray, groups: int, *, seed: int = 0) -> np.ndarray:
     """Means of ``values`` (one per unit; a unit's rows along axis 0) over ``groups`` disjoint, seeded groups.
@@ -51,7 +53,7 @@ def stability_table(transfer_images: pd.DataFrame, planes: dict[str, np.ndarray]
         somepalli_group_size, somepalli_std, somepalli_mean, somepalli_cost_per_group``; pairs with
         fewer than ``groups`` images in X_AB or triplets are left out.
     """
-    ti = transfer_images
+    ti = x_ab_rows(transfer_images)
     rows = []
     for a, b in pairs:
         ab = ti[(ti["source"] == a) & (ti["target"] == b)].set_index("image")["fooled"]

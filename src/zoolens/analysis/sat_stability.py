@@ -33,6 +33,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from zoolens.similarity.sat import x_ab_rows
+
 #: Table A.1 of the SAT paper, SAT side (ImageNet ConvNeXt-T vs Swin-T, 10 image sets per size).
 PAPER_TABLE_A1 = pd.DataFrame({"n_images": [500, 2500, 5000], "fraction": [0.01, 0.05, 0.1],
                                "std": [1.88, 0.91, 0.77], "relative_cost": [1.0, 5.2, 10.2]})
@@ -74,6 +76,7 @@ def pair_outcomes(transfer_images: pd.DataFrame, a: str, b: str) -> tuple[np.nda
 
     Both directions must be present and cover the same images (as Eq. 1 needs).
     """
+    transfer_images = x_ab_rows(transfer_images)
     sel = transfer_images[((transfer_images["source"] == a) & (transfer_images["target"] == b))
                           | ((transfer_images["source"] == b) & (transfer_images["target"] == a))]
     return _outcomes(dict(tuple(sel.groupby(["source", "target"], sort=False))), a, b)
@@ -104,7 +107,8 @@ def sat_stability(transfer_images: pd.DataFrame, images: np.ndarray, pairs: Sequ
     Parameters
     ----------
     transfer_images:
-        Per-image outcomes of a SAT run: ``source, target, image, fooled`` (rows only for X_AB).
+        Per-image outcomes of a SAT run: ``source, target, image, fooled`` (and ``both_correct``;
+        only the X_AB rows are used).
     images:
         Every image id of the run's evaluation set (the pool the samples are drawn from).
     pairs:
@@ -132,6 +136,7 @@ def sat_stability(transfer_images: pd.DataFrame, images: np.ndarray, pairs: Sequ
     sizes = list(sizes) if sizes is not None else default_sizes(pool.size, n_samples=n_samples)
     n_ref = int(n_reference) if n_reference else pool.size
     samples = {n: disjoint_samples(pool, n, n_samples, seed) for n in sizes}
+    transfer_images = x_ab_rows(transfer_images)  # format 2 also stores images only the source gets right
     groups = dict(tuple(transfer_images.groupby(["source", "target"], sort=False))) if len(transfer_images) else {}
     rows = []
     for a, b in pairs:
@@ -150,7 +155,8 @@ def sat_stability(transfer_images: pd.DataFrame, images: np.ndarray, pairs: Sequ
 
 
 def two_sided_pairs(transfer_images: pd.DataFrame, models: Sequence[str]) -> list[tuple[str, str]]:
-    """Every unordered pair (a, b), a ≠ b, of ``models`` (in that order) with outcomes in both directions."""
+    """Every unordered pair (a, b), a ≠ b, of ``models`` (in that order) with X_AB outcomes in both directions."""
+    transfer_images = x_ab_rows(transfer_images)  # a pair with an empty X_AB has nothing to resample
     have = set(map(tuple, transfer_images[["source", "target"]].drop_duplicates().to_numpy().tolist())) \
         if len(transfer_images) else set()
     models = list(models)

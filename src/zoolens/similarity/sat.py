@@ -235,5 +235,16 @@ def sat_ci_table(transfer_images: pd.DataFrame, transfer: pd.DataFrame, models: 
                                        "n_directions"])
 
 
-__all__ = ["EPS_S", "bootstrap_sat", "pair_seed", "sat_ci_table", "sat_from_counts", "sat_from_outcomes",
+def x_ab_rows(transfer_images: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a ``transfer_images`` table that Eq. 1 counts: images both models classify correctly.
+
+    Table format 2 stores every image the source attacked, with a ``both_correct`` flag; format 1
+    stored only X_AB (no flag), so its rows are returned as they are.
+    """
+    if "both_correct" not in transfer_images.columns:
+        return transfer_images
+    return transfer_images[transfer_images["both_correct"].astype(bool)]
+
+
+__all__ = ["EPS_S", "bootstrap_sat", "pair_seed", "sat_ci_table", "sat_from_counts", "sat_from_outcomes", "x_ab_rows",
            "sat_matrix_from_transfer"]
