@@ -112,7 +112,8 @@ def test_analyze_reports_same_misclassification_and_attack_agreement(tmp_path):
     assert len(same) == 3 and found["sat.same_misclassification"]["id"] == "sat.same_misclassification"
     # an older run: the per-image table without the predictions gives a one-line note, not a KeyError
     f = tmp_path / "pgd" / "transfer_images.parquet"
-    pd.read_parquet(f)[["source", "target", "image", "fooled"]].to_parquet(f)
+    old = pd.read_parquet(f)
+    old[old["both_correct"]][["source", "target", "image", "fooled"]].to_parquet(f)  # format 1: X_AB rows only
     assert main(["analyze", str(tmp_path / "pgd"), "--no-ensembles"]) == 0
     found = {f["id"]: f for f in json.loads((tmp_path / "pgd" / "analysis" / "findings.json").read_text())}
     assert found["sat.same_misclassification"]["verdict"] == "not testable"
