@@ -19,12 +19,14 @@ setup: $(STAMP) data
 
 # Every package at the version and sha256 of the lock (pip's hash-checking mode; torch's pinned
 # build comes from this machine's disk with PyPI's hash), then zoolens itself, editable, with no
-# further resolution. pyproject.toml keeps the compatible ranges for library users.
+# further resolution. pyproject.toml keeps the compatible ranges for library users. --no-compile:
+# Python byte-compiles only the modules it imports, on first import, instead of pip compiling all
+# of torch & co. up front (measured: 2 min 6 s instead of 3 min 41 s for a fresh venv).
 $(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found -- install Python 3.11"; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --disable-pip-version-check -r $(LOCK)
-	$(PIP) install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) install -q --no-compile --disable-pip-version-check -r $(LOCK)
+	$(PIP) install -q --no-compile --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # Recompile the lock from pyproject.toml (runtime + dev + ray), for Python 3.11 on Linux x86_64,
