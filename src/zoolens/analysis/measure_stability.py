@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zoolens.similarity.sat import x_ab_rows
+from zoolens.analysis.sat_stability import pair_outcomes
 
 
 def group_values(values: np.ndarray, groups: int, *, seed: int = 0) -> np.ndarray:
@@ -53,14 +53,13 @@ def stability_table(transfer_images: pd.DataFrame, planes: dict[str, np.ndarray]
         somepalli_group_size, somepalli_std, somepalli_mean, somepalli_cost_per_group``; pairs with
         fewer than ``groups`` images in X_AB or triplets are left out.
     """
-    ti = x_ab_rows(transfer_images)
     rows = []
     for a, b in pairs:
-        ab = ti[(ti["source"] == a) & (ti["target"] == b)].set_index("image")["fooled"]
-        ba = ti[(ti["source"] == b) & (ti["target"] == a)].set_index("image")["fooled"]
-        both = ab.index.intersection(ba.index).sort_values()
-        per_image = np.stack([ab.loc[both].to_numpy(float), ba.loc[both].to_numpy(float)], axis=1) * 100
-        sat_g = group_values(per_image.mean(axis=1), groups, seed=seed)
+        try:  # the X_AB outcomes of both directions, decoded once, as the SAT stability table does
+            both, fooled = pair_outcomes(transfer_images, a, b)
+        except ValueError:  # measured in one direction only: no SAT groups for this pair
+            continue
+        sat_g = group_values(fooled * 50.0, groups, seed=seed)  # per image: mean of the two 0/100 outcomes
         per_triplet = (planes[a] == planes[b]).mean(axis=1) * 100
         som_g = group_values(per_triplet, groups, seed=seed)
         if len(sat_g) < 2 or len(som_g) < 2:
