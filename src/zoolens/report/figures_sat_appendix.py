@@ -29,23 +29,23 @@ def sat_stability_figure(table: pd.DataFrame, paper: pd.DataFrame, folder: Path)
         mean = table.groupby("n_images")["std"].mean()
         ax.plot(mean.index, mean.to_numpy(), "o-", color="C0", lw=2, label=f"mean of {len(pairs)} pairs")
     ax.plot(paper["n_images"], paper["std"], "s--", color="black", label="paper (ImageNet ConvNeXt-T vs Swin-T)")
-    ax.set_xscale("log")
-    ax.set_xlabel("images per sample n")
-    ax.set_ylabel("std of SAT over samples (percent, no log)")
-    ax.set_title("Stability of SAT (App. A.1)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _log_n_axis(ax, "std of SAT over samples (percent, no log)", "Stability of SAT (App. A.1)")
     cost = table.drop_duplicates("n_images").sort_values("n_images")
     axc.plot(cost["n_images"], cost["relative_cost"], "o-", label="this run (relative to its images)")
     axc.plot(paper["n_images"], paper["relative_cost"], "s--", color="black", label="paper (relative to 50K)")
-    axc.set_xscale("log")
-    axc.set_xlabel("images per sample n")
-    axc.set_ylabel("cost 2·(n·steps + n) / reference forward passes")
-    axc.set_title("Cost per pair")
-    axc.grid(alpha=0.3)
-    axc.legend(fontsize=7)
+    _log_n_axis(axc, "cost 2·(n·steps + n) / reference forward passes", "Cost per pair")
     fig.tight_layout()
     return save_figure(fig, folder, "sat_stability")
+
+
+def _log_n_axis(ax, ylabel: str, title: str) -> None:
+    """A panel against the sample size n (log scale), gridded, with a small legend."""
+    ax.set_xscale("log")
+    ax.set_xlabel("images per sample n")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
 
 
 def sat_training_figure(curve: pd.DataFrame, paper: pd.DataFrame, paper_epochs: int, folder: Path) -> Path:
