@@ -137,7 +137,7 @@ def _stability(a: Analysis, mdir: Path, names: list[str], sat_spec: dict, m_spec
         df = run.read_part("measures_plane", m).sort_values(["triplet"], kind="stable")
         planes[m] = df["pred"].to_numpy().reshape(int(df["triplet"].max()) + 1, -1)
     pairs = [(x, y) for i, x in enumerate(names) for y in names[i + 1:]]
-    stab = stability_table(pd.read_parquet(a.run / "transfer_images.parquet"), planes, pairs,
+    stab = stability_table(a.transfer_images(), planes, pairs,
                            groups=STABILITY_GROUPS, steps=int((sat_spec.get("attack") or {}).get("steps") or 1),
                            grid=int(m_spec["somepalli"]["grid"]), seed=seed)
     if len(stab):

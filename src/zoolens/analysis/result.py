@@ -50,10 +50,22 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     plots: list[FigureRequest] = field(default_factory=list)
+    _transfer_images: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def folder(self) -> Path:
         return self.run / "analysis"
+
+    def transfer_images(self) -> pd.DataFrame | None:
+        """The SAT run's per-image outcomes (``transfer_images.parquet``), read once per analysis.
+
+        Stability, same misclassification and the measures comparison all use them; on a large
+        run the table has millions of rows. ``None`` when the run has none (e.g. an import).
+        """
+        f = self.run / "transfer_images.parquet"
+        if self._transfer_images is None and f.is_file():
+            self._transfer_images = pd.read_parquet(f)
+        return self._transfer_images
 
     def table(self, name: str, df: pd.DataFrame, title: str, *, index: bool = False) -> pd.DataFrame:
         """Write ``analysis/NAME.csv`` and list it in the index."""

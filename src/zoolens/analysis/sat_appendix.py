@@ -46,7 +46,7 @@ def stability(a: Analysis, names: list[str], spec: dict, pairs: Sequence[tuple[s
         a.notes.append(f"Stability (App. A.1) skipped: {len(images)} images are too few for "
                        f"{stab.N_SAMPLES} disjoint samples of at least 10 images.")
         return
-    ti = pd.read_parquet(f)
+    ti = a.transfer_images()
     possible = stab.two_sided_pairs(ti, names)
     if pairs:
         unknown = [p for p in pairs if p not in possible and p[::-1] not in possible]

@@ -20,7 +20,7 @@ def analyze_same_misclassification(a: Analysis, sat: pd.DataFrame, imported: boo
             None, "the run holds no per-image transfer outcomes (transfer_images.parquet), e.g. an import"))
         return
     try:
-        pairs = sat_misclass.same_misclassification(pd.read_parquet(f), sat)
+        pairs = sat_misclass.same_misclassification(a.transfer_images(), sat)
     except ZoolensError as e:  # an older run: say so in one line, never a KeyError
         a.notes.append(f"Same misclassification skipped: {e.problem} -- fix: {e.fix}.")
         a.finding("sat.same_misclassification", "not testable", f"{e.problem}; {e.fix}")
