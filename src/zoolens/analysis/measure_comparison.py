@@ -31,7 +31,8 @@ from zoolens.analysis.mantel import mantel
 #: Measure → direction of its raw values: ``similarity`` (higher = more alike) or ``distance``.
 DIRECTIONS: dict[str, str] = {
     "sat": "similarity", "cka": "similarity", "error_consistency": "similarity", "disagreement": "distance",
-    "somepalli": "similarity", "tramer_legitimate": "distance", "tramer_random": "distance"}
+    "somepalli": "similarity", "tramer_legitimate": "distance", "tramer_random": "distance",
+    "tramer_adversarial": "distance"}
 
 #: The paper's accounting of App. A.1 (5,000 images, 50 PGD steps vs 500 triplets × 2,500 points).
 PAPER_PASSES = {"sat": (5000 * 50 + 5000) * 2, "somepalli": 500 * 2500 * 2}
@@ -160,7 +161,8 @@ def forward_passes(measures: Sequence[str], sat_spec: Mapping, measures_spec: Ma
 
     ``per_pair`` follows App. A.1: SAT [n·steps + n]·2 (attack on each model, test on the other),
     Somepalli triplets·grid²·2, CKA/κ/disagreement n·2, Tramèr images·(1 + scan + refine)·2 per
-    direction. ``zoo_total`` is what a run over ``n_models`` models costs when, as zoolens does, each
+    shared direction; the adversarial one adds both models' gradients (2·images each) and searches
+    both models along both sources' directions (4·images·(1 + scan + refine)). ``zoo_total`` is what a run over ``n_models`` models costs when, as zoolens does, each
     model's attacks/planes/features are computed once and reused for all its pairs
     (SAT: M·n·steps attacks + M·n clean + M·(M−1)·n transfers).
     """
@@ -175,6 +177,11 @@ def forward_passes(measures: Sequence[str], sat_spec: Mapping, measures_spec: Ma
             s = measures_spec["somepalli"]
             per_model = int(s["triplets"]) * int(s["grid"]) ** 2
             pair, total, setting = 2 * per_model, n_models * per_model, f"{s['triplets']} triplets × {s['grid']}²"
+        elif m == "tramer_adversarial":  # each model's gradient (forward + backward), then M searches per direction
+            t = measures_spec["tramer"]
+            search, grads = int(t["images"]) * (1 + int(t["scan"]) + int(t["refine"])), 2 * int(t["images"])
+            pair, total = 2 * grads + 4 * search, n_models * grads + n_models * n_models * search
+            setting = f"{t['images']} images × (1 + {t['scan']} scan + {t['refine']} bisection), both sources"
         elif m.startswith("tramer_"):
             t = measures_spec["tramer"]
             per_model = int(t["images"]) * (1 + int(t["scan"]) + int(t["refine"]))

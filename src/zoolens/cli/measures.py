@@ -65,8 +65,8 @@ def measures_command(
     table = run_measures(refs, config, out=out, progress=not quiet,
                          executor=ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit,
                                                  cpus_per_unit=cpus_per_unit))  # API
-    shown = [c for c in ("model_a", "model_b", *config.measures, "tramer_legitimate", "tramer_random")
-             if c in table.columns]
+    tramer = ("tramer_legitimate", "tramer_random", "tramer_adversarial")
+    shown = [c for c in ("model_a", "model_b", *config.measures, *tramer) if c in table.columns]
     emit(table[shown].round(3), "table", title=f"similarity measures ({out})", keys=("model_a", "model_b"))
     if clusters is not None:
         from zoolens.io import write_table

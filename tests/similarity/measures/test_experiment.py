@@ -42,7 +42,8 @@ def test_run_writes_one_row_per_pair_equal_to_the_formulas(tmp_path):
     table = run_measures([A, B], out=out, measures="cka,error_consistency,disagreement,somepalli,tramer", **TINY)
     assert list(table[["model_a", "model_b"]].itertuples(index=False, name=None)) == [(A, B)]
     row = table.iloc[0]
-    for col in ("cka", "error_consistency", "disagreement", "somepalli", "tramer_legitimate", "tramer_random"):
+    for col in ("cka", "error_consistency", "disagreement", "somepalli", "tramer_legitimate", "tramer_random",
+                "tramer_adversarial", "tramer_adversarial_ab", "tramer_adversarial_ba"):
         assert col in table.columns
     assert row["n_images"] == 40 and row["somepalli_points"] == 3 * 16
     # the table equals the plain formulas on the parts the units left
@@ -54,6 +55,23 @@ def test_run_writes_one_row_per_pair_equal_to_the_formulas(tmp_path):
     fa, fb = (np.load(out / run.read_part("measures_features", m)["file"].iloc[0]) for m in (A, B))
     assert fa.shape == (40, 256)
     assert row["cka"] == pytest.approx(linear_cka_naive(fa, fb), abs=1e-9)
+    # Tramèr's adversarial direction: A's own distance along A's gradient against B's along the same steps
+    ta, tb = (run.read_part("measures_tramer", m) for m in (A, B))
+    own_a, own_b = (t[t["direction"] == "adversarial"].reset_index(drop=True) for t in (ta, tb))
+    b_on_a, a_on_b = run.read_part("measures_tramer_adv", f"{A}\x00->\x00{B}"), \
+        run.read_part("measures_tramer_adv", f"{B}\x00->\x00{A}")
+    assert b_on_a["image"].tolist() == own_a["image"].tolist() and len(b_on_a) == 6
+    both = ((own_a["pred"] == own_a["label"]) & (own_b["pred"] == own_b["label"])).to_numpy()
+    gaps = []
+    for own, other in ((own_a, b_on_a), (own_b, a_on_b)):
+        d1, d2 = own["distance"].to_numpy(), other["distance"].to_numpy()
+        gaps.append([abs(p - q) for p, q, c in zip(d1, d2, both) if c and np.isfinite(p) and np.isfinite(q)])
+    # (the untrained tiny models rarely both classify an image correctly: an empty pool is NaN)
+    assert row["tramer_adversarial_n"] == len(gaps[0]) + len(gaps[1])
+    pooled = gaps[0] + gaps[1]
+    assert row["tramer_adversarial"] == pytest.approx(float(np.mean(pooled)) if pooled else np.nan, nan_ok=True)
+    dirs = np.load(out / run.read_part("measures_tramer_dir", A)["file"].iloc[0])
+    assert dirs.shape == (6, 1, 8, 8)
     models = pd.read_csv(out / "measures_models.csv")
     assert set(models["model"]) == {A, B} and "tramer_random_unconverged" in models.columns
     # resume: nothing is recomputed, the same table comes back
@@ -86,6 +104,8 @@ def test_cli_on_the_mini_zoo(capsys, tmp_path):
     assert len(table) == 3
     assert table["cka"].between(0, 1).all() and table["somepalli"].between(0, 1).all()
     assert table["disagreement"].between(0, 1).all()
+    # trained models: the adversarial direction finds boundaries (a fooling step, both classify correctly)
+    assert (table["tramer_adversarial_n"] > 0).all() and (table["tramer_adversarial"] >= 0).all()
     assert "similarity measures" in capsys.readouterr().out
     clusters = pd.read_csv(out / "arch_clusters.csv")
     assert list(clusters.columns) == ["model", "arch_cluster"] and len(clusters) == 3

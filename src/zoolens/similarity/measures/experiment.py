@@ -24,7 +24,8 @@ from zoolens.runtime.rundir import RunDir
 from zoolens.runtime.units import WorkUnit
 from zoolens.similarity.measures.config import MeasuresConfig
 from zoolens.similarity.measures.pairs import model_table, pair_table
-from zoolens.similarity.measures.units import model_unit_spec
+from zoolens.similarity.members import pair_id
+from zoolens.similarity.measures.units import model_unit_spec, tramer_unit_spec
 
 
 class MeasuresExperiment:
@@ -54,7 +55,16 @@ class MeasuresExperiment:
 
     def stages(self, run: RunDir, models: Sequence[str], config: MeasuresConfig, context: dict[str, Any]
                ) -> Iterator[list[WorkUnit]]:
-        yield [model_unit_spec(display_name(ref), ref, config) for ref in models]
+        refs = {display_name(ref): ref for ref in models}
+        stage1 = [model_unit_spec(name, ref, config) for name, ref in refs.items()]
+        yield stage1
+        if "tramer" not in config.measures:
+            return
+        # stage 2: Tramèr's adversarial direction is the source's own, so each target searches along every other's
+        ok = [u.payload["name"] for u in stage1 if u.done(run)]
+        files = {m: str(run.read_part("measures_tramer_dir", m)["file"].iloc[0]) for m in ok}
+        yield [tramer_unit_spec(t, refs[t], [s for s in ok if s != t], {s: files[s] for s in ok if s != t}, config)
+               for t in ok]
 
     def assemble(self, run: RunDir, models: Sequence[str], config: MeasuresConfig, report: StageReport,
                  executor: Executor, context: dict[str, Any]):
@@ -73,8 +83,10 @@ class MeasuresExperiment:
                 df = run.read_part("measures_plane", m)
                 planes[m] = df["pred"].to_numpy().reshape(int(df["triplet"].max()) + 1, -1)
         tramer = {m: run.read_part("measures_tramer", m) for m in names} if "tramer" in ms else None
+        adversarial = ({(a, b): run.read_part("measures_tramer_adv", pair_id(a, b)) for a in names for b in names
+                        if a != b} if "tramer" in ms else None)
         show = bool(context.get("progress"))
-        table = pair_table(names, ms, preds, feats, planes, tramer,
+        table = pair_table(names, ms, preds, feats, planes, tramer, adversarial,
                            progress=(lambda it: track(it, description="measures: pairs", enabled=True))
                            if show else None)
         per_model = model_table(names, preds, dims, tramer)
@@ -89,12 +101,14 @@ class MeasuresExperiment:
         return table
 
     def cost(self, models: Sequence[str], config: MeasuresConfig) -> list[PlannedUnit]:
-        """Per model: n predictions (+ n for features), T·R² plane points, 2·m·(scan + refine) Tramèr points."""
+        """Per model: n predictions (+ n for features), T·R² plane points, and per Tramèr direction
+        m·(1 + scan + refine) points, the adversarial one along all M models' directions (+ m gradients)."""
         n, ms = config.n_images, config.measures
         passes = n * (2 if "cka" in ms else 1)
         passes += config.triplets * config.grid ** 2 if "somepalli" in ms else 0
         if "tramer" in ms:
-            passes += 2 * min(config.tramer_images, n) * (1 + config.tramer_scan + config.tramer_refine)
+            m = min(config.tramer_images, n)
+            passes += (2 + len(models)) * m * (1 + config.tramer_scan + config.tramer_refine) + m
         out = []
         for ref in models:
             name = display_name(ref)

@@ -12,7 +12,7 @@ from zoolens.errors import ZoolensError
 from zoolens.similarity.measures.agreement import disagreement_matrix, error_consistency_matrix
 from zoolens.similarity.measures.boundary import somepalli_similarity
 from zoolens.similarity.measures.cka import linear_cka
-from zoolens.similarity.measures.tramer import DIRECTIONS, inter_boundary
+from zoolens.similarity.measures.tramer import ADVERSARIAL, DIRECTIONS, SHARED, boundary_gaps, inter_boundary
 
 CKA_ROWS = 4096  # rows per accumulation step when streaming two feature files
 
@@ -32,6 +32,7 @@ def check_same_images(preds: dict[str, pd.DataFrame]) -> None:
 def pair_table(names: Sequence[str], measures: Sequence[str], preds: dict[str, pd.DataFrame],
                features: dict[str, Path] | None = None, planes: dict[str, np.ndarray] | None = None,
                tramer: dict[str, pd.DataFrame] | None = None,
+               adversarial: dict[tuple[str, str], pd.DataFrame] | None = None,
                progress: Callable | None = None) -> pd.DataFrame:
     """One row per unordered pair (a before b in ``names``' order) with a column per measure.
 
@@ -45,6 +46,12 @@ def pair_table(names: Sequence[str], measures: Sequence[str], preds: dict[str, p
         Per model: its (triplets × points) grid predictions.
     tramer:
         Per model: its ``measures_tramer`` part.
+    adversarial:
+        Per ordered pair (source, target): its ``measures_tramer_adv`` part, d_target(x, u_source).
+
+    Tramèr's adversarial direction is the source's, so it gives one gap per direction of the pair:
+    ``tramer_adversarial_ab`` (a's directions), ``tramer_adversarial_ba``; ``tramer_adversarial`` is
+    the mean over both directions' images (counts summed), the pair's one value.
     """
     check_same_images(preds)
     n = len(next(iter(preds.values()))) if preds else 0
@@ -71,13 +78,31 @@ def pair_table(names: Sequence[str], measures: Sequence[str], preds: dict[str, p
             row["somepalli_points"] = int(planes[a].size)
         if "tramer" in measures:
             ta, tb = tramer[a], tramer[b]
-            for kind in DIRECTIONS:
+            for kind in SHARED:
                 da, db = ta[ta["direction"] == kind], tb[tb["direction"] == kind]
                 r = inter_boundary(da["distance"].to_numpy(), db["distance"].to_numpy(),
                                    (da["pred"] == da["label"]).to_numpy(), (db["pred"] == db["label"]).to_numpy())
                 row.update({k.replace("tramer", f"tramer_{kind}"): v for k, v in r.items()})
+            row.update(_adversarial_gap(ta, tb, adversarial[(a, b)], adversarial[(b, a)]))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _adversarial_gap(ta: pd.DataFrame, tb: pd.DataFrame, ab: pd.DataFrame, ba: pd.DataFrame) -> dict:
+    """|d_A(x, u_A) − d_B(x, u_A)| and the same with B's directions, pooled into one value per pair."""
+    own_a, own_b = (t[t["direction"] == ADVERSARIAL] for t in (ta, tb))
+    ca, cb = ((t["pred"] == t["label"]).to_numpy() for t in (own_a, own_b))
+    out: dict = {"tramer_adversarial_n": 0, "tramer_adversarial_unconverged": 0}
+    pooled = []
+    for tag, own, other, c1, c2 in (("ab", own_a, ab, ca, cb), ("ba", own_b, ba, cb, ca)):
+        gap, unconverged = boundary_gaps(own["distance"].to_numpy(), other["distance"].to_numpy(), c1, c2)
+        out[f"tramer_adversarial_{tag}"] = float(gap.mean()) if len(gap) else float("nan")
+        out["tramer_adversarial_n"] += len(gap)
+        out["tramer_adversarial_unconverged"] += unconverged
+        pooled.append(gap)
+    gaps = np.concatenate(pooled)
+    out["tramer_adversarial"] = float(gaps.mean()) if len(gaps) else float("nan")
+    return out
 
 
 def model_table(names: Sequence[str], preds: dict[str, pd.DataFrame], dims: dict[str, int] | None = None,

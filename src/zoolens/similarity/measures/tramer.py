@@ -11,15 +11,23 @@ inputs both classify correctly. The SAT paper (Sec. 3, Fig. 10, App. A.2) compar
 notes that it "often failed to converge": here a search that finds no boundary within the
 range is counted (``n_unconverged``) and the input is left out of that pair, never hidden.
 
-Directions (model-independent, so each model's distances are computed once, alone):
+Directions:
 
 * ``legitimate`` — towards a seeded image x' of another class, u = (x' − x)/‖x' − x‖ (range: up to x');
-* ``random`` — a seeded Gaussian direction of unit L2 norm (range: ``max_distance``).
+* ``random`` — a seeded Gaussian direction of unit L2 norm (range: ``max_distance``);
+* ``adversarial`` — the source model A's own steepest ascent of its cross-entropy at x (Tramèr's
+  fast gradient method in L2: u_A = ∇ₓL_A / ‖∇ₓL_A‖₂; range: ``max_distance``).
 
-Tramèr's third, *adversarial* direction (the source's gradient) is specific to each source
-model and is not computed here. Distances are L2 norms in [0, 1] pixel space at one shared
-resolution (the data's native size); models with other input sizes see the same directions
-resized (linear, so the search is along the same line).
+The first two are model-independent, so each model's distances are computed once, alone. The
+adversarial one is specific to its source: for the ordered pair A → B the gap is
+|d_A(x, u_A) − d_B(x, u_A)|, so each target searches along every source's directions (a second
+stage, as SAT's evaluation). Where A's gradient is exactly zero (a saturated or constant model)
+the direction is zero and the search finds no boundary: counted as unconverged, not dropped.
+
+Distances are L2 norms in [0, 1] pixel space at one shared resolution (the data's native size);
+models with other input sizes see the same directions resized (linear, so the search is along
+the same line; the adversarial direction is the gradient with respect to that native-size step,
+i.e. taken through the resize).
 
 The search: a batched scan of ``steps`` points over the range, then ``refine`` bisection
 steps between the last point with the original prediction and the first without it.
@@ -34,7 +42,10 @@ import torch.nn.functional as F
 from zoolens.errors import ZoolensError
 from zoolens.inference import batched_logits
 
-DIRECTIONS = ("legitimate", "random")
+#: Model-independent directions (computed per model) and the source-specific one (per ordered pair).
+SHARED = ("legitimate", "random")
+ADVERSARIAL = "adversarial"
+DIRECTIONS = (*SHARED, ADVERSARIAL)
 
 
 def shared_directions(images: torch.Tensor, labels: np.ndarray, seed: int, max_distance: float
@@ -66,6 +77,47 @@ def _resize(d: torch.Tensor, hw: tuple[int, int], channels: int) -> torch.Tensor
     if d.shape[1] != channels:
         d = d.mean(1, keepdim=True).expand(-1, channels, -1, -1)
     return d
+
+
+def adversarial_directions(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                           native_shape: tuple[int, ...], *, batch_size: int = 256) -> torch.Tensor:
+    """Unit-L2 steepest-ascent directions of ``model``'s cross-entropy, at the native resolution.
+
+    Parameters
+    ----------
+    images:
+        (n × C × H × W) at the model's input size (uint8 or [0, 1] floats).
+    labels:
+        The true classes (Tramèr et al.: the loss at the true label).
+    native_shape:
+        (C₀, H₀, W₀) of the shared geometry; the gradient is taken with respect to a step δ of
+        that shape, fed to the model through the same resize :func:`boundary_distances` applies.
+
+    Returns
+    -------
+    torch.Tensor
+        (n × C₀ × H₀ × W₀) float32, each of L2 norm 1, or all zeros where the gradient is exactly 0.
+    """
+    x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+    was_training = model.training
+    model.eval()
+    p = next(model.parameters(), None)
+    dev = p.device if p is not None else torch.device("cpu")
+    out = []
+    try:
+        for s in range(0, x.shape[0], max(1, batch_size)):
+            xb = x[s:s + batch_size].to(dev)
+            delta = torch.zeros((len(xb), *native_shape), device=dev, requires_grad=True)
+            with torch.enable_grad():
+                logits = model(xb + _resize(delta, tuple(xb.shape[-2:]), xb.shape[1]))
+                loss = F.cross_entropy(logits.float(), labels[s:s + batch_size].long().to(dev), reduction="sum")
+                (g,) = torch.autograd.grad(loss, delta)
+            g = g.detach().double().cpu()
+            norm = g.flatten(1).norm(dim=1).view(-1, *([1] * (g.dim() - 1)))
+            out.append(torch.where(norm > 0, g / norm.clamp(min=1e-300), torch.zeros_like(g)).float())
+    finally:
+        model.train(was_training)
+    return torch.cat(out) if out else torch.zeros((0, *native_shape))
 
 
 def boundary_distances(model: torch.nn.Module, images: torch.Tensor, steps_dir: torch.Tensor, lengths: np.ndarray,
@@ -112,15 +164,22 @@ def boundary_distances(model: torch.nn.Module, images: torch.Tensor, steps_dir: 
     return dist, pred0.numpy()
 
 
+def boundary_gaps(dist_a: np.ndarray, dist_b: np.ndarray, correct_a: np.ndarray, correct_b: np.ndarray
+                  ) -> tuple[np.ndarray, int]:
+    """|d_A − d_B| on the inputs both classify correctly where both searches converged; and how many did not."""
+    da, db = np.asarray(dist_a, dtype=np.float64), np.asarray(dist_b, dtype=np.float64)
+    both = np.asarray(correct_a, dtype=bool) & np.asarray(correct_b, dtype=bool)
+    converged = np.isfinite(da) & np.isfinite(db)
+    return np.abs(da[both & converged] - db[both & converged]), int((both & ~converged).sum())
+
+
 def inter_boundary(dist_a: np.ndarray, dist_b: np.ndarray, correct_a: np.ndarray, correct_b: np.ndarray
                    ) -> dict[str, float]:
     """Mean |d_A − d_B| over inputs both classify correctly and both searches converged, with the counts."""
-    da, db = np.asarray(dist_a, dtype=np.float64), np.asarray(dist_b, dtype=np.float64)
-    both = np.asarray(correct_a, dtype=bool) & np.asarray(correct_b, dtype=bool)
-    ok = both & np.isfinite(da) & np.isfinite(db)
-    gap = np.abs(da[ok] - db[ok])
-    return {"tramer": float(gap.mean()) if ok.any() else float("nan"), "tramer_n": int(ok.sum()),
-            "tramer_unconverged": int((both & ~(np.isfinite(da) & np.isfinite(db))).sum())}
+    gap, unconverged = boundary_gaps(dist_a, dist_b, correct_a, correct_b)
+    return {"tramer": float(gap.mean()) if len(gap) else float("nan"), "tramer_n": int(len(gap)),
+            "tramer_unconverged": unconverged}
 
 
-__all__ = ["DIRECTIONS", "boundary_distances", "inter_boundary", "shared_directions"]
+__all__ = ["ADVERSARIAL", "DIRECTIONS", "SHARED", "adversarial_directions", "boundary_distances", "boundary_gaps", "inter_boundary",
+           "shared_directions"]
