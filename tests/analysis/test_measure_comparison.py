@@ -147,15 +147,22 @@ def test_analyze_compares_a_sat_run_with_its_sibling_measures_run(tmp_path):
     assert main(["analyze", str(tmp_path / "s" / "similarity"), "--k", "2", "--quiet"]) in (0, None)
     out = tmp_path / "s" / "similarity" / "analysis"
     for f in ("measure_correlation_matrix", "measure_correlations", "measure_summary", "measure_costs",
-              "measure_cluster_labels", "measure_stability"):
+              "measure_cluster_labels", "measure_stability", "measure_cluster_ensembles"):
         assert (out / f"{f}.csv").is_file(), f
     assert (out / "measure_comparison.png").is_file() and (out / "measure_comparison.vl.json").is_file()
     summary = pd.read_csv(out / "measure_summary.csv").set_index("measure")
     assert summary.loc["sat", "ari_vs_sat"] == 1.0
     assert {"cka", "error_consistency", "disagreement", "somepalli"} <= set(summary.index)
     found = {f["id"]: f for f in json.loads((out / "findings.json").read_text())}
-    for cid in ("sat.only_sat_predicts_err", "sat.cheaper_than_somepalli", "sat.more_stable_than_somepalli"):
+    for cid in ("sat.only_sat_predicts_err", "sat.cheaper_than_somepalli", "sat.more_stable_than_somepalli",
+                "sat.best_cluster_ensembles"):
         assert found[cid]["verdict"] in ("reproduced", "not reproduced", "not testable")
+    # Tables A.2-A.3: SAT's row equals the Table 3 the SAT analysis wrote from the same subsets
+    cells = pd.read_csv(out / "measure_cluster_ensembles.csv")
+    t3 = pd.read_csv(out / "ensemble_clusters.csv").set_index("n_models")
+    for r in cells[cells["clustering"] == "sat"].itertuples():
+        assert r.err_rate == pytest.approx(t3.loc[r.n_models, f"k={r.k_clusters}"])
+    assert found["sat.best_cluster_ensembles"]["verdict"] != "not testable"
     assert found["sat.cheaper_than_somepalli"]["measured"] == pytest.approx(320 / 360)
     # the Spearman matrix's SAT row is Spearman of the two CSVs the runs wrote
     m = pd.read_parquet(tmp_path / "s" / "measures" / "measures.parquet")
@@ -169,3 +176,35 @@ def test_analyze_compares_a_sat_run_with_its_sibling_measures_run(tmp_path):
                  batch_size=64, device="cpu")
     assert main(["analyze", str(tmp_path / "s" / "similarity"), "--measures", str(tmp_path / "other"),
                  "--no-ensembles", "--quiet"]) == 2
+
+
+def test_cluster_ensemble_comparison_uses_the_same_subsets_for_every_clustering():
+    from zoolens.analysis import ensembles as ens
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, 80)
+    logits = {m: rng.normal(size=(80, 4)) + 0.5 * np.eye(4)[y] * (i % 3) for i, m in enumerate(NAMES)}
+    sat = {m: i // 2 for i, m in enumerate(NAMES)}          # 3 clusters
+    other = {m: i % 2 for i, m in enumerate(NAMES)}         # 2 clusters
+    cells = mc.cluster_ensemble_comparison(logits, y, {"sat": sat, "other": other}, (2, 3), seed=0)
+    for name, cl in (("sat", sat), ("other", other)):
+        t3 = ens.cluster_ensemble_table(ens.cluster_ensembles(logits, y, cl, (2, 3), seed=0)).set_index("n_models")
+        for r in cells[cells["clustering"] == name].itertuples():
+            assert r.err_rate == pytest.approx(t3.loc[r.n_models, f"k={r.k_clusters}"])
+            assert r.n_subsets == t3.loc[r.n_models, f"n_k={r.k_clusters}"]
+    # the subsets are the same: per N, the cells of each clustering count all C(6, N) subsets
+    per = cells.groupby(["clustering", "n_models"])["n_subsets"].sum()
+    assert per.loc[("sat", 2)] == per.loc[("other", 2)] == 15 and per.loc[("sat", 3)] == 20
+    top = cells[cells["most_diverse"]].set_index(["clustering", "n_models"])["k_clusters"]
+    assert top.loc[("sat", 3)] == 3 and top.loc[("other", 3)] == 2
+
+
+def test_best_cluster_ensembles_rule():
+    def cells(sat2, oth2, sat3, oth3):
+        return pd.DataFrame({"clustering": ["sat", "other", "sat", "other"], "n_models": [2, 2, 3, 3],
+                             "k_clusters": [2, 2, 3, 2], "err_rate": [sat2, oth2, sat3, oth3],
+                             "n_subsets": 1, "most_diverse": True})
+    assert mf.best_cluster_ensembles(cells(10, 9, 12, 12))[0:3:2] == ("reproduced", 1.0)
+    assert mf.best_cluster_ensembles(cells(10, 11, 12, 11))[0:3:2] == ("not reproduced", 0.5)
+    assert mf.best_cluster_ensembles(None)[0] == "not testable"
+    assert mf.best_cluster_ensembles(cells(1, 2, 3, 4).assign(clustering="sat"))[0] == "not testable"

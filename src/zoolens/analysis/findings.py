@@ -100,6 +100,10 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "SAT strong positive; others near zero or slightly negative", f"{_S}, Sec. 5.1, Fig. 10"),
     Claim("sat.cheaper_than_somepalli", "SAT needs far fewer forward passes per pair than Somepalli et al. "
           "(ratio Somepalli / SAT).", 4.9, f"{_S}, App. A.1"),
+    Claim("sat.best_cluster_ensembles", "Ensembles of models drawn from different SAT clusters reduce the error "
+          "more than ensembles drawn across Somepalli et al.'s clusters or K-means clusters of architecture "
+          "components (fraction of ensemble sizes SAT wins).", "SAT best at every size", f"{_S}, App. A.2, "
+          "Tables A.2-A.3"),
     Claim("sat.more_stable_than_somepalli", "SAT varies less over disjoint samples than Somepalli et al. at a "
           "comparable cost (ratio of the stds, Somepalli / SAT).", "SAT far more stable", f"{_S}, App. A.1, "
           "Table A.1"),

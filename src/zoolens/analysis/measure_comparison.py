@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from zoolens.analysis.clustering import spectral_clustering
+from zoolens.analysis.ensembles import cluster_ensembles
 from zoolens.analysis.mantel import mantel
 
 #: Measure → direction of its raw values: ``similarity`` (higher = more alike) or ``distance``.
@@ -195,5 +196,35 @@ def forward_passes(measures: Sequence[str], sat_spec: Mapping, measures_spec: Ma
     return pd.DataFrame(rows)
 
 
-__all__ = ["DIRECTIONS", "PAPER_PASSES", "affinity", "correlation_matrix", "err_correlations", "forward_passes",
+def cluster_ensemble_comparison(logits: Mapping[str, np.ndarray], labels: np.ndarray,
+                                clusterings: Mapping[str, Mapping[str, int]], sizes: Sequence[int] = (2, 3, 4, 5),
+                                *, seed: int = 0) -> pd.DataFrame:
+    """ERR (%) of N-model ensembles by the number k of one clustering's clusters they span, per clustering.
+
+    SAT paper App. A.2, Tables A.2-A.3: the ensembles of Fig. 7 / Table 3, with the clusters of
+    Somepalli et al. (A.2) or of K-means on architecture components (A.3) in place of SAT's. The
+    subsets are the same for every clustering (all N-subsets, or the same seeded sample), so
+    the cells differ only by how each clustering groups them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``clustering, n_models, k_clusters, err_rate`` (mean, %), ``n_subsets``; and ``most_diverse``:
+        True on the row with the largest k of its (clustering, N), "N models from as many clusters as there are".
+    """
+    rows = []
+    for name, clusters in clusterings.items():
+        sub = cluster_ensembles(logits, labels, clusters, sizes, seed=seed)
+        if sub.empty:
+            continue
+        cell = sub.groupby(["n_models", "k_clusters"])["err_rate"].agg(["mean", "count"]).reset_index()
+        cell["most_diverse"] = cell["k_clusters"] == cell.groupby("n_models")["k_clusters"].transform("max")
+        rows.append(pd.DataFrame({"clustering": name, "n_models": cell["n_models"], "k_clusters": cell["k_clusters"],
+                                  "err_rate": cell["mean"] * 100, "n_subsets": cell["count"],
+                                  "most_diverse": cell["most_diverse"]}))
+    cols = ["clustering", "n_models", "k_clusters", "err_rate", "n_subsets", "most_diverse"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
+__all__ = ["DIRECTIONS", "PAPER_PASSES", "affinity", "cluster_ensemble_comparison", "correlation_matrix", "err_correlations", "forward_passes",
            "measure_clusters", "oriented", "pair_matrix", "symmetric_sat"]

@@ -16,17 +16,20 @@ import pandas as pd
 
 from zoolens.analysis import measure_comparison as mc
 from zoolens.analysis import measure_findings as mf
+from zoolens.analysis.arch_kmeans import architecture_kmeans
 from zoolens.analysis.measure_stability import stability_table
 from zoolens.analysis.result import Analysis
 from zoolens.analysis.sat_run import read_sat
 from zoolens.errors import ZoolensError
 from zoolens.runtime.rundir import RunDir
+from zoolens.zoo.architectures import COMPONENT_COLUMNS
 
 #: Disjoint groups of images / triplets for the stability comparison (Table A.1 uses ten sets).
 STABILITY_GROUPS = 5
 #: Keys of the two specs that must agree: the same images.
 SAME_IMAGES = ("data", "n_images", "data_seed")
-CLAIM_IDS = ("sat.only_sat_predicts_err", "sat.cheaper_than_somepalli", "sat.more_stable_than_somepalli")
+CLAIM_IDS = ("sat.only_sat_predicts_err", "sat.cheaper_than_somepalli", "sat.more_stable_than_somepalli",
+             "sat.best_cluster_ensembles")
 
 
 def find_measures_run(sat_run: Path, explicit: str | Path | None) -> Path | None:
@@ -108,6 +111,9 @@ def compare_measures(a: Analysis, *, measures: str | Path | None = None, seed: i
     a.table("measure_summary", summary, "Per measure: ARI of its spectral clusters against SAT's"
             + (", Spearman ρ of its diversity with pair ensemble ERR (Mantel p)" if err is not None else ""))
 
+    # ---- ensembles across each clustering's clusters (App. A.2, Tables A.2-A.3)
+    cells = _cluster_ensembles(a, labels, names, k, seed)
+
     # ---- cost in forward passes at the runs' settings (App. A.1)
     costs = mc.forward_passes(list(raw), sat_spec, m_spec, len(names)) if sat_spec.get("n_images") else None
     if costs is not None:
@@ -123,6 +129,30 @@ def compare_measures(a: Analysis, *, measures: str | Path | None = None, seed: i
     a.finding("sat.only_sat_predicts_err", *mf.only_sat_predicts_err(err))
     a.finding("sat.cheaper_than_somepalli", *mf.cheaper_than_somepalli(costs))
     a.finding("sat.more_stable_than_somepalli", *mf.more_stable_than_somepalli(stab))
+    a.finding("sat.best_cluster_ensembles", *mf.best_cluster_ensembles(cells))
+
+
+def _cluster_ensembles(a: Analysis, labels: pd.DataFrame, names: list[str], k: int, seed: int
+                       ) -> pd.DataFrame | None:
+    """Tables A.2-A.3: the ensembles of Table 3 grouped by each measure's clusters and by architecture K-means."""
+    held = a.scratch.get("ensemble_logits")
+    if held is None:
+        a.notes.append("Tables A.2-A.3 skipped: the ensemble analyses did not run (no clean logits).")
+        return None
+    logits, y = held
+    clusterings = {m: {n: int(labels.loc[n, m]) for n in names} for m in labels.columns}
+    meta = a.scratch.get("metadata")
+    cols = [c for c in COMPONENT_COLUMNS if meta is not None and c in meta.columns]
+    if cols and meta.loc[names, cols].notna().all(axis=1).all():
+        arch = architecture_kmeans(meta.loc[names, cols], min(k, len(names)), seed=seed)
+        clusterings["arch_kmeans"] = {n: int(arch.loc[n]) for n in names}
+    else:
+        a.notes.append("Table A.3's architecture K-means skipped: not every model has its components.")
+    sizes = [n for n in (2, 3, 4, 5) if n <= len(names)]
+    cells = mc.cluster_ensemble_comparison({n: logits[n] for n in names}, y, clusterings, sizes, seed=seed)
+    a.table("measure_cluster_ensembles", cells, "Mean ERR (%) of N-ensembles by the number k of clusters they "
+            "span, with each measure's clusters and K-means on architecture components (App. A.2, Tables A.2-A.3)")
+    return cells
 
 
 def _stability(a: Analysis, mdir: Path, names: list[str], sat_spec: dict, m_spec: dict, seed: int

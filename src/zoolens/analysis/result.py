@@ -51,6 +51,8 @@ class Analysis:
     summary: dict[str, Any] = field(default_factory=dict)
     plots: list[FigureRequest] = field(default_factory=list)
     _transfer_images: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    #: In-memory inputs one analysis step hands to a later one (e.g. the ensembles' clean logits); never saved.
+    scratch: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def folder(self) -> Path:

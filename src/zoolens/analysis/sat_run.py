@@ -88,6 +88,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     if len(names) < 2:
         raise ZoolensError(f"{a.run} has fewer than 2 models with a full SAT row", "add models to the run")
     meta = _run_metadata(names, refs, run_models_table(a.run))
+    a.scratch["metadata"] = meta  # the architecture K-means baseline (App. A.2) reads the components
     if meta.attrs.get("missing"):
         a.notes.append(f"No metadata (family, category, components) for: {', '.join(meta.attrs['missing'])}")
     paper_models = paper_clusters.is_paper_zoo(refs)
@@ -234,6 +235,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
                                        f"delete {a.folder / 'logits'} and re-run `zoolens analyze`")
         a.notes.append("This SAT run predates stored clean logits; the analysis loaded every model once and cached "
                        "its logits on the run's eval set in analysis/logits/.")
+    a.scratch["ensemble_logits"] = (logits, y)  # the measures comparison's Tables A.2-A.3 reuse them
     pe = ens.pair_ensembles(logits, y, sat)
     a.table("ensemble_pairs", pe, "All 2-model ensembles: ERR and SAT (Fig. 6)")
     corr = correlation(pe["sat"], pe["err_rate"])
