@@ -101,19 +101,27 @@ class MeasuresExperiment:
         return table
 
     def cost(self, models: Sequence[str], config: MeasuresConfig) -> list[PlannedUnit]:
-        """Per model: n predictions (+ n for features), T·R² plane points, and per Tramèr direction
-        m·(1 + scan + refine) points, the adversarial one along all M models' directions (+ m gradients)."""
+        """Per model: n predictions (+ n for features), T·R² plane points, m gradients and 3·m·(1 + scan +
+        refine) Tramèr points (its own three directions); per ``measures:tramer`` unit, the same search along
+        the other M − 1 models' adversarial directions."""
         n, ms = config.n_images, config.measures
-        passes = n * (2 if "cka" in ms else 1)
+        passes, backward = n * (2 if "cka" in ms else 1), 0
         passes += config.triplets * config.grid ** 2 if "somepalli" in ms else 0
+        search = min(config.tramer_images, n) * (1 + config.tramer_scan + config.tramer_refine)
         if "tramer" in ms:
-            m = min(config.tramer_images, n)
-            passes += (2 + len(models)) * m * (1 + config.tramer_scan + config.tramer_refine) + m
+            passes += 3 * search + min(config.tramer_images, n)
+            backward = min(config.tramer_images, n)
         out = []
         for ref in models:
-            name = display_name(ref)
-            out.append(PlannedUnit(f"measures:model:{name}", self.name, name, passes, 0,
-                                   passes * arch_info(ref).forward_flops))
+            name, flops = display_name(ref), arch_info(ref).forward_flops
+            out.append(PlannedUnit(f"measures:model:{name}", self.name, name, passes, backward,
+                                   (passes + 2 * backward) * flops))
+        if "tramer" in ms:
+            others = (len(models) - 1) * search
+            for ref in models:
+                name = display_name(ref)
+                out.append(PlannedUnit(f"measures:tramer:{name}", self.name, name, others, 0,
+                                       others * arch_info(ref).forward_flops))
         return out
 
 
