@@ -8,6 +8,7 @@ import json
 import math
 
 import numpy as np
+import torch
 import pandas as pd
 import pytest
 
@@ -101,3 +102,25 @@ def test_same_seed_apgd_is_reproducible_and_in_the_ball():
     ok = predict(m, ds.images) == ds.labels
     assert math.isfinite(float((predict(m, a1)[ok] != ds.labels[ok]).double().mean()))
     assert (predict(m, a1)[ok] != ds.labels[ok]).any()
+
+
+def test_autoattack_is_apgd_ce_then_apgd_dlr_on_the_images_ce_left_right():
+    from zoolens import load_model
+    from zoolens.data import load_data
+    from zoolens.similarity import predict, run_attack
+
+    m = load_model(MODELS[0])
+    ds = load_data("digits", n=48, model=m)
+    kw = dict(eps=4 / 255, steps=3, seed=5)
+    ce = run_attack(m, ds.images, ds.labels, AttackConfig("apgd", **kw), batch_size=48)
+    aa = run_attack(m, ds.images, ds.labels, AttackConfig("autoattack", **kw), batch_size=48)
+    dlr = run_attack(m, ds.images, ds.labels, AttackConfig("apgd-dlr", **kw), batch_size=48)
+    assert float((aa - ds.images.float() / 255).abs().max()) <= 4 / 255 + 1e-6
+    fooled_ce = predict(m, ce) != ds.labels
+    # where APGD-CE fooled, AutoAttack keeps its image; elsewhere it tried APGD-DLR as well
+    assert torch.equal(aa[fooled_ce], ce[fooled_ce])
+    assert not torch.equal(aa[~fooled_ce], ce[~fooled_ce]) or bool(fooled_ce.all())
+    fooled_aa = predict(m, aa) != ds.labels
+    assert bool((fooled_aa | ~fooled_ce).all()) and fooled_aa.sum() >= fooled_ce.sum()
+    assert float((dlr - ds.images.float() / 255).abs().max()) <= 4 / 255 + 1e-6
+    assert AttackConfig("autoattack", **kw).key() != AttackConfig("apgd", **kw).key()

@@ -7,7 +7,10 @@ ever sees normalized tensors). ``pgd`` and ``fgsm`` are our own
 (:mod:`zoolens.attacks`); ``mifgsm`` and ``vmifgsm`` come from torchattack
 1.7.2, called with ``normalize=None`` for the same reason; ``apgd`` (APGD-CE, the first
 attack of AutoAttack, Croce & Hein 2020) comes from the Adversarial Robustness Toolbox
-(ART), run on the same wrapper with ``clip_values=(0, 1)`` and no ART preprocessing.
+(ART), run on the same wrapper with ``clip_values=(0, 1)`` and no ART preprocessing;
+``apgd-dlr`` is AutoAttack's second member (APGD on the difference-of-logits-ratio loss),
+and ``autoattack`` runs the two in AutoAttack's order: APGD-CE, then APGD-DLR on the images
+APGD-CE did not fool (the worst case per image; FAB-T and Square are not in it).
 
 The SAT paper (Sec. 3) uses untargeted L∞ PGD, 50 iterations, ε = 8/255 and a
 "learning rate" of 0.1. Read in [0,1] pixels, 0.1 > ε, so every step would jump to a
@@ -30,7 +33,9 @@ from zoolens.errors import ZoolensError
 from zoolens.inference import frozen
 from zoolens.attacks import fgsm_attack, pgd_attack
 
-ATTACKS = ("pgd", "fgsm", "mifgsm", "vmifgsm", "apgd")
+ATTACKS = ("pgd", "fgsm", "mifgsm", "vmifgsm", "apgd", "apgd-dlr", "autoattack")
+#: ART's APGD, by loss (AutoAttack's first two members, Croce & Hein 2020).
+_APGD_LOSS = {"apgd": "cross_entropy", "apgd-dlr": "difference_logits_ratio"}
 PRECISIONS = ("uint8", "fp32")
 
 
@@ -92,7 +97,7 @@ class AttackConfig:
             return replace(self, alpha=self.eps, steps=1, random_start=False, seed=0)
         if self.name in ("mifgsm", "vmifgsm"):
             return replace(self, random_start=False)
-        if self.name == "apgd":  # parameter-free step size (starts at 2ε); always one random start
+        if self.name in ("apgd", "apgd-dlr", "autoattack"):  # APGD's own step size (from 2ε); one random start
             return replace(self, alpha=2 * self.eps, random_start=True)
         return self
 
@@ -131,8 +136,11 @@ def _torchattack(cfg: AttackConfig, model: nn.Module, device: torch.device):
 
 
 def _apgd(cfg: AttackConfig, model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
-          seed: int) -> torch.Tensor:
-    """APGD-CE (untargeted, L∞, one restart) of ART on one batch, its numpy RNG seeded and restored."""
+          seed: int, loss_type: str = "cross_entropy") -> torch.Tensor:
+    """APGD (untargeted, L∞, one restart) of ART on one batch, its numpy RNG seeded and restored.
+
+    ``loss_type``: ``cross_entropy`` (APGD-CE) or ``difference_logits_ratio`` (APGD-DLR, ≥ 3 classes).
+    """
     import numpy as np
     from art.attacks.evasion import AutoProjectedGradientDescent
     from art.estimators.classification import PyTorchClassifier
@@ -143,7 +151,7 @@ def _apgd(cfg: AttackConfig, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                             device_type="gpu" if device.type == "cuda" else "cpu")
     attack = AutoProjectedGradientDescent(clf, norm=np.inf, eps=cfg.eps, eps_step=2 * cfg.eps, max_iter=cfg.steps,
                                           targeted=False, nb_random_init=1, batch_size=x.shape[0],
-                                          loss_type="cross_entropy", verbose=False)
+                                          loss_type=loss_type, verbose=False)
     state = np.random.get_state()  # ART draws the random start from numpy's global RNG
     try:
         np.random.seed(seed % 2**32)
@@ -151,6 +159,23 @@ def _apgd(cfg: AttackConfig, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     finally:
         np.random.set_state(state)
     return torch.from_numpy(adv).to(x.device)
+
+
+def _autoattack(cfg: AttackConfig, model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
+                seed: int) -> torch.Tensor:
+    """AutoAttack's order on one batch: APGD-CE, then APGD-DLR only where APGD-CE left the prediction right."""
+    with torch.enable_grad():
+        adv = _apgd(cfg, model, x, y, device, seed, "cross_entropy")
+    adv = torch.min(torch.max(adv, x - cfg.eps), x + cfg.eps).clamp_(0.0, 1.0)
+    with torch.inference_mode():
+        left = model(adv).argmax(1) == y
+    if left.any():
+        idx = torch.nonzero(left).flatten()
+        with torch.enable_grad():
+            second = _apgd(cfg, model, x[idx], y[idx], device, seed + 1_000_003, "difference_logits_ratio")
+        adv = adv.clone()
+        adv[idx] = torch.min(torch.max(second, x[idx] - cfg.eps), x[idx] + cfg.eps).clamp_(0.0, 1.0)
+    return adv
 
 
 def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: AttackConfig, *,
@@ -203,10 +228,12 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg
                                  random_start=cfg.random_start, generator=generator)
             elif cfg.name == "fgsm":
                 adv = fgsm_attack(model, x, y, eps=cfg.eps)
-            elif cfg.name == "apgd":
+            elif cfg.name in _APGD_LOSS:
                 with torch.enable_grad():
-                    adv = _apgd(cfg, model, x, y, device, int(cfg.seed) + int(offset) + start)
+                    adv = _apgd(cfg, model, x, y, device, int(cfg.seed) + int(offset) + start, _APGD_LOSS[cfg.name])
                 adv = torch.min(torch.max(adv, x - cfg.eps), x + cfg.eps).clamp_(0.0, 1.0)
+            elif cfg.name == "autoattack":
+                adv = _autoattack(cfg, model, x, y, device, int(cfg.seed) + int(offset) + start)
             else:
                 attack = _torchattack(cfg, model, device)
                 devices = [device] if device.type == "cuda" else []
