@@ -71,14 +71,20 @@ def _tiny(seed: int) -> nn.Module:
     return tiny_model(seed).net
 
 
+def _slow_delay() -> float:
+    # seconds per forward: set (ZOOLENS_TEST_DELAY) only in the process a test kills, so that one lasts long
+    # enough to be killed mid-way; the test's own runs of the same models need not wait
+    return float(os.environ.get("ZOOLENS_TEST_DELAY", "0"))
+
+
 def slow_a():
-    m = _Slow(_tiny(3), 0.4)
+    m = _Slow(_tiny(3), _slow_delay())
     m.pretrained_cfg = CFG
     return m
 
 
 def slow_b():
-    m = _Slow(_tiny(4), 0.4)
+    m = _Slow(_tiny(4), _slow_delay())
     m.pretrained_cfg = CFG
     return m
 

@@ -43,12 +43,13 @@ def installed(wheel, tmp_path_factory) -> dict:
     env_dir = root / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
+    # without PYTHONPATH: a checkout on it (its src/zoolens.egg-info) makes pip skip the wheel as "already installed"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q", str(wheel)],
-                   check=True, capture_output=True, text=True)
+                   check=True, capture_output=True, text=True, env=env)
     site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True).stdout.strip())
     (site / "_dev_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["ZOOLENS_CACHE"] = str(root / "cache")
     work = root / "work"  # outside the checkout: nothing can come from src/ by accident
     work.mkdir()

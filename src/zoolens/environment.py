@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 import re
+import sys
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
@@ -69,11 +70,22 @@ def dependency_closure(root: str = "zoolens") -> dict[str, str]:
     return dict(sorted(seen.items()))
 
 
+_VERSIONS: dict[tuple[str, ...], dict[str, str]] = {}
+
+
 def package_versions() -> dict[str, str]:
-    """Python's version, then zoolens and every distribution it depends on (for run manifests)."""
-    closure = dependency_closure("zoolens")
-    head = {k: closure.pop(k) for k in ("zoolens", "torch", "torchvision", "timm") if k in closure}
-    return {"python": platform.python_version(), **head, **closure}
+    """Python's version, then zoolens and every distribution it depends on (for run manifests).
+
+    Walked once per process and ``sys.path`` (the walk reads ~80 distributions' metadata,
+    a few tenths of a second, and a run writes its manifest several times); a new
+    ``sys.path`` entry walks again. Each call returns a fresh dict.
+    """
+    key = tuple(sys.path)
+    if key not in _VERSIONS:
+        closure = dependency_closure("zoolens")
+        head = {k: closure.pop(k) for k in ("zoolens", "torch", "torchvision", "timm") if k in closure}
+        _VERSIONS[key] = {"python": platform.python_version(), **head, **closure}
+    return dict(_VERSIONS[key])
 
 
 def read_lock(path: str | Path) -> dict[str, str]:

@@ -22,8 +22,10 @@ def ckpt_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("ckpt")
     x, y = load_split("train")
+    xt, yt = load_split("test")  # the manifest's accuracy (not used here) on 256 test images, not 10,000
     recipe = replace(recipe_for(ZOO, "resnet_baseline"), epochs=2, batch_size=64, warmup_steps=2)
-    train_zoo(ZOO, [recipe], root / "zoo", train_data=(x[:256], y[:256]), save_every=1)
+    train_zoo(ZOO, [recipe], root / "zoo", train_data=(x[:256], y[:256]), test_data=(xt[:256], yt[:256]),
+              save_every=1)
     refs = [f"zoo:{ZOO}/resnet_baseline@{checkpoint_path(root / 'zoo', 'resnet_baseline', e)}" for e in range(3)]
     run_sat(refs, data="fashion-mnist", n_images=200, attack="pgd", steps=2, out=root / "sat", n_resamples=50,
             batch_size=100)

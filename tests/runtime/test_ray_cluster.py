@@ -115,7 +115,12 @@ def test_study_on_a_two_node_cluster_survives_a_killed_worker_node(tmp_path):
     address = f"127.0.0.1:{ports[0]}"
     # Ray ≥ 2.5x authenticates every RPC; a token of our own keeps the test off ~/.ray/auth_token
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOOLENS_TEST_DELAY": "0.3", "RAY_USAGE_STATS_ENABLED": "0",
-           "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+           "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
+           # the GCS declares the killed node dead after 3 failed health checks 1 s apart (Ray's default:
+           # 5 checks 3 s apart, ~15 s during which units still go to the dead node and wait); a live node
+           # would have to miss 3 checks in a row, each waiting 3 s
+           "RAY_health_check_period_ms": "1000", "RAY_health_check_failure_threshold": "3",
+           "RAY_health_check_timeout_ms": "3000"}
     # Ray resolves 127.0.0.1 to this machine's own address, so the nodes bind it (nothing leaves the machine)
     head = Node(["--head", f"--port={ports[0]}", "--num-cpus=1", "--include-dashboard=false", f"--temp-dir={tmp}",
                  *_node_args(ports[2:9])], env)

@@ -43,6 +43,7 @@ def test_kill_9_of_the_driver_then_rerun_runs_only_missing_units(tmp_path):
     out = tmp_path / "killed"
     code = f"from zoolens.criticality import criticality; criticality({KILL_REFS!r}, out={str(out)!r}, **{KILL_KW!r})"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True,
+                            env={**os.environ, "ZOOLENS_TEST_DELAY": "0.4"},  # slow_a/b: 0.4 s per forward there
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     parts = out / "parts" / "criticality_models"
     deadline = time.time() + 120

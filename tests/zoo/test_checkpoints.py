@@ -29,11 +29,18 @@ def tiny_data():
     return x[:256], y[:256]
 
 
+@pytest.fixture(scope="module")
+def tiny_test():
+    """What the manifest's accuracy is measured on (nothing here checks it): 256 test images, not 10,000."""
+    x, y = load_split("test")
+    return x[:256], y[:256]
+
+
 @pytest.mark.parametrize("name", ["resnet_baseline", "resnet_improved"])  # plain and EMA weights
-def test_checkpoints_leave_the_final_weights_bitwise_unchanged(name, tiny_data, tmp_path):
+def test_checkpoints_leave_the_final_weights_bitwise_unchanged(name, tiny_data, tiny_test, tmp_path):
     recipe = replace(recipe_for(ZOO, name), epochs=3, batch_size=64, warmup_steps=2, probe_steps=2)
-    plain = train_zoo(ZOO, [recipe], tmp_path / "plain", train_data=tiny_data)[0]
-    saved = train_zoo(ZOO, [recipe], tmp_path / "ckpt", train_data=tiny_data, save_every=2)[0]
+    plain = train_zoo(ZOO, [recipe], tmp_path / "plain", train_data=tiny_data, test_data=tiny_test)[0]
+    saved = train_zoo(ZOO, [recipe], tmp_path / "ckpt", train_data=tiny_data, test_data=tiny_test, save_every=2)[0]
     assert saved["sha256"] == plain["sha256"] and saved["probe_sha256"] == plain["probe_sha256"]
     assert not (tmp_path / "plain" / "checkpoints").exists()
     files = sorted((tmp_path / "ckpt" / "checkpoints" / name).glob("*.safetensors"))
@@ -48,9 +55,9 @@ def test_checkpoints_leave_the_final_weights_bitwise_unchanged(name, tiny_data, 
     assert first["epoch"] == 0 and first["step"] == 0 and not first["final"]
 
 
-def test_checkpoint_loads_as_a_zoo_reference(tiny_data, tmp_path):
+def test_checkpoint_loads_as_a_zoo_reference(tiny_data, tiny_test, tmp_path):
     recipe = replace(recipe_for(ZOO, "resnet_baseline"), epochs=1, batch_size=128, warmup_steps=1)
-    train_zoo(ZOO, [recipe], tmp_path, train_data=tiny_data, save_every=1)
+    train_zoo(ZOO, [recipe], tmp_path, train_data=tiny_data, test_data=tiny_test, save_every=1)
     path = checkpoint_path(tmp_path, "resnet_baseline", 1)
     ref = f"zoo:{ZOO}/resnet_baseline@{path}"
     assert display_name(ref) == "resnet_baseline@epoch_001"

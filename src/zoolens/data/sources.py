@@ -7,6 +7,7 @@ changes when the underlying files change (it keys the preprocessing cache).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -155,18 +156,27 @@ def load_fashion_mnist(split: str = "test", directory: str | os.PathLike | None 
 
 
 # ------------------------------------------------------------------------ digits
-def load_digits_source() -> RawSource:
-    """scikit-learn's bundled 8×8 digits (1,797 images, 10 classes), scaled to uint8."""
-    import sklearn
+@functools.lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray, str]:
+    """(images, labels, fingerprint) of the digits, parsed once per process (sklearn re-reads its CSV each call)."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     images = np.clip(np.round(bunch.images * (255.0 / 16.0)), 0, 255).astype(np.uint8)
-    digest = hashlib.sha256(images.tobytes() + bunch.target.astype(np.int64).tobytes()).hexdigest()[:16]
+    labels = bunch.target.astype(np.int64)
+    digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:16]
+    return images, labels, f"digits-{digest}"
+
+
+def load_digits_source() -> RawSource:
+    """scikit-learn's bundled 8×8 digits (1,797 images, 10 classes), scaled to uint8."""
+    import sklearn
+
+    images, labels, fingerprint = _digits_arrays()
     return RawSource(
-        name="digits", labels=bunch.target.astype(np.int64), classes=[str(i) for i in range(10)],
-        fingerprint=f"digits-{digest}", image_size=(8, 8), channels=1,
-        location=f"scikit-learn {sklearn.__version__} (bundled)", arrays=images,
+        name="digits", labels=labels.copy(), classes=[str(i) for i in range(10)],
+        fingerprint=fingerprint, image_size=(8, 8), channels=1,
+        location=f"scikit-learn {sklearn.__version__} (bundled)", arrays=images.copy(),
     )
 
 

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from zoolens.runtime.executors import ExecutorConfig, StageReport, make_executor, run_units
+from zoolens.runtime.executors import Executor, ExecutorConfig, StageReport, make_executor, run_units
 from zoolens.runtime.experiment import Experiment
 from zoolens.runtime.rundir import RunDir
 from zoolens.runtime.units import UnitsFailed
@@ -28,7 +28,7 @@ def executor_config(executor: ExecutorConfig | str | None) -> ExecutorConfig:
 
 
 def run_experiment(experiment: Experiment, models: Sequence[str], config: Any, *, out: str | Path | None,
-                   executor: ExecutorConfig | str | None = None, progress: bool = False,
+                   executor: ExecutorConfig | str | Executor | None = None, progress: bool = False,
                    context: dict[str, Any] | None = None, fail_fast: bool | None = None,
                    preflight: bool = True) -> Any:
     """Run ``experiment`` on ``models`` with ``config`` into the run directory ``out``.
@@ -38,7 +38,9 @@ def run_experiment(experiment: Experiment, models: Sequence[str], config: Any, *
     out:
         The run directory; ``None`` runs in a temporary one that is removed afterwards.
     executor:
-        Where units run (:class:`ExecutorConfig`, or its kind).
+        Where units run (:class:`ExecutorConfig`, or its kind), or an executor of
+        :func:`~zoolens.runtime.executors.make_executor` (a study passes one to all its
+        experiments, so they share its session).
     context:
         Extra entries for the units' context (e.g. in-memory model objects).
     fail_fast:
@@ -51,22 +53,22 @@ def run_experiment(experiment: Experiment, models: Sequence[str], config: Any, *
     -------
     Whatever ``experiment.assemble`` returns.
     """
-    cfg = executor_config(executor)
+    runner = make_executor(executor)
     if preflight:
         experiment.preflight(models, config)  # a typo must not reach the directory
     if out is None:
         with tempfile.TemporaryDirectory(prefix=f"zoolens-{experiment.name}-") as tmp:
-            return _run(experiment, models, config, Path(tmp), cfg, progress, context or {},
-                        cfg.kind == "local" if fail_fast is None else fail_fast)
-    return _run(experiment, models, config, Path(out), cfg, progress, context or {}, bool(fail_fast))
+            return _run(experiment, models, config, Path(tmp), runner, progress, context or {},
+                        runner.name == "local" if fail_fast is None else fail_fast)
+    return _run(experiment, models, config, Path(out), runner, progress, context or {}, bool(fail_fast))
 
 
-def _run(experiment: Experiment, models: Sequence[str], config: Any, out: Path, cfg: ExecutorConfig,
+def _run(experiment: Experiment, models: Sequence[str], config: Any, out: Path, runner: Executor,
          progress: bool, extra: dict[str, Any], fail_fast: bool) -> Any:
-    runner = make_executor(cfg)
     run = RunDir(out, experiment.result_spec(config), kind=experiment.name)
     report: StageReport | None = None
-    with run.open(), experiment.progress(progress) as bar:
+    # one executor session for all stages (and assemble): Ray keeps its connection and warm workers between them
+    with runner.session(), run.open(), experiment.progress(progress) as bar:
         context = {**extra, "progress": bar, "fail_fast": fail_fast}
         for units in experiment.stages(run, models, config, context):
             stage = run_units(run, units, runner, context=context)

@@ -9,13 +9,14 @@ the units that completed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Protocol
 
 from zoolens.config import integer, number, one_of, setting, text, validate
 from zoolens.errors import ZoolensError
@@ -78,11 +79,18 @@ class Executor(Protocol):
     def run(self, units: list[WorkUnit], run_path: str, context: dict[str, Any],
             on_done: Callable[[UnitOutcome], None]) -> list[UnitOutcome]: ...
 
+    def session(self) -> ContextManager[Any]:
+        """Hold what :meth:`run` sets up (a Ray connection and its worker processes) across the runs inside."""
+        ...
+
 
 class LocalExecutor:
     """Runs units one after the other in this process (in-memory model objects allowed via ``context``)."""
 
     name = "local"
+
+    def session(self) -> ContextManager[Any]:
+        return contextlib.nullcontext(self)
 
     def run(self, units: list[WorkUnit], run_path: str, context: dict[str, Any],
             on_done: Callable[[UnitOutcome], None]) -> list[UnitOutcome]:
@@ -103,8 +111,11 @@ class RayExecutor:
     """Runs units as Ray tasks: ``ray.remote(max_retries=…, num_cpus=…, num_gpus=…)``.
 
     Uses the running Ray instance if this process already called ``ray.init``;
-    otherwise connects to ``address`` or starts a local instance (shut down again
-    at the end). The run directory must be reachable by every worker at the same
+    otherwise connects to ``address`` or starts a local instance, and disconnects (or
+    shuts it down) at the end of :meth:`run`, or at the end of the :meth:`session` that
+    :meth:`run` was called in: a run's stages then share one connection and Ray's warm
+    worker processes, which would otherwise be started (and import torch) again for
+    every stage. The run directory must be reachable by every worker at the same
     path (local disk for one machine, a shared filesystem for a cluster).
     """
 
@@ -112,6 +123,25 @@ class RayExecutor:
 
     def __init__(self, config: ExecutorConfig):
         self.config = config
+        self._started = False  # this executor called ray.init (and so calls ray.shutdown)
+        self._sessions = 0  # open sessions (they nest: a study's holds its experiments')
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator["RayExecutor"]:
+        self._sessions += 1
+        try:
+            yield self
+        finally:
+            self._sessions -= 1
+            if not self._sessions:
+                self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._started:
+            import ray
+
+            self._started = False
+            ray.shutdown()
 
     def _runtime_env(self) -> dict[str, Any]:
         if self.config.runtime_env is not None:
@@ -129,13 +159,12 @@ class RayExecutor:
             import ray
         except ImportError:
             raise ZoolensError("executor 'ray' needs the ray package", "pip install 'zoolens[ray]'") from None
-        started = False
         if not ray.is_initialized():
             kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if self.config.address:
                 kw["address"] = self.config.address
             ray.init(**kw)
-            started = True
+            self._started = True
         try:
             task = ray.remote(_ray_task).options(
                 num_cpus=self.config.cpus_per_unit, num_gpus=self.config.gpus_per_unit,
@@ -155,12 +184,14 @@ class RayExecutor:
                     out.append(outcome)
             return out
         finally:
-            if started:
-                ray.shutdown()
+            if not self._sessions:
+                self._shutdown()
 
 
-def make_executor(config: ExecutorConfig | str | None) -> Executor:
-    """An executor from a config (or its kind)."""
+def make_executor(config: ExecutorConfig | str | Executor | None) -> Executor:
+    """An executor from a config (or its kind); an executor is returned as it is."""
+    if isinstance(config, (LocalExecutor, RayExecutor)):
+        return config
     if config is None:
         config = ExecutorConfig()
     elif isinstance(config, str):

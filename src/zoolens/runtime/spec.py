@@ -50,7 +50,7 @@ from typing import Any
 from zoolens.config import from_mapping, integer
 from zoolens.errors import ZoolensError
 from zoolens.runtime.driver import run_experiment
-from zoolens.runtime.executors import ExecutorConfig
+from zoolens.runtime.executors import ExecutorConfig, make_executor
 from zoolens.runtime.experiment import experiments, get_experiment
 from zoolens.runtime.rundir import RunDir
 from zoolens.runtime.units import UnitsFailed
@@ -184,10 +184,11 @@ def run_study(spec: dict[str, Any], *, progress: bool = False) -> dict[str, Any]
     top = RunDir(out, checked, kind="study")
     results: dict[str, Any] = {}
     failures: dict[str, str] = {}
-    with top.open():
+    runner = make_executor(ex)  # one for all parts: on Ray, one connection and the same warm workers
+    with top.open(), runner.session():
         for exp, config in parts:
             try:
-                results[exp.name] = run_experiment(exp, spec["models"], config, out=out / exp.name, executor=ex,
+                results[exp.name] = run_experiment(exp, spec["models"], config, out=out / exp.name, executor=runner,
                                                    progress=progress, preflight=False)
             except UnitsFailed as exc:  # go on with the next part; report everything at the end
                 failures.update(exc.failures)

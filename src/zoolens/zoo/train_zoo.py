@@ -109,6 +109,7 @@ def write_model(zoo: str, recipe: Recipe, res: TrainResult, out: Path, x_test: t
 def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs: int = 1,
               max_steps: int | None = None, save_every: int | None = None,
               train_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+              test_data: tuple[torch.Tensor, torch.Tensor] | None = None,
               on_model_start: Callable[[Recipe, int], StepCallback | None] | None = None,
               on_model_done: Callable[[Recipe, dict], None] | None = None) -> list[dict]:
     """Train ``recipes``, writing ``weights/NAME.safetensors`` and updating ``manifest.json`` in ``out_dir``.
@@ -122,7 +123,8 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
     ``save_every = N`` also writes epoch checkpoints (epoch 0, every N-th epoch and the last)
     under ``out_dir/checkpoints/NAME/`` with JSON sidecars (:mod:`zoolens.zoo.checkpoints`);
     the final weights do not change. ``train_data`` replaces the Fashion-MNIST train split
-    (tests; it is not recorded in the manifest).
+    and ``test_data`` the test split the accuracy is measured on (tests; neither is recorded
+    in the manifest).
     """
     if save_every is not None and (isinstance(save_every, bool) or int(save_every) < 1):
         from zoolens.errors import ZoolensError
@@ -134,7 +136,7 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
     rows: dict[str, dict] = {}
     if manifest_path.is_file():
         rows = {r["name"]: r for r in json.loads(manifest_path.read_text())["models"]}
-    x_test, y_test = load_split("test")
+    x_test, y_test = test_data if test_data is not None else load_split("test")
     canonical = {name: i for i, name in enumerate(ZOO_RECIPES.get(zoo, {}))}  # manifest order = recipe order
     data = train_data if train_data is not None else load_split("train")
     plan = CheckpointPlan(zoo, out, int(save_every)) if save_every else None
