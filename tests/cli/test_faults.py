@@ -90,8 +90,11 @@ SIGNAL_CASES = [(kind, sig, _rng.randint(*_PARTS[kind])) for kind in _PARTS for 
 def test_signal_mid_run_then_rerun_equals_an_uninterrupted_run(kind, sig, after, tmp_path, reference, capsys):
     out = tmp_path / kind
     env = {**os.environ, "ZOOLENS_TEST_DELAY": "0.2", "PYTHONPATH": str(ROOT)}
+    # SIGINT as in a terminal: a suite started in the background (`make test &`) hands its children SIGINT
+    # *ignored*, and Python then installs no KeyboardInterrupt handler, so the child is reset to the default
     proc = subprocess.Popen([sys.executable, "-m", "zoolens.cli", *COMMANDS[kind](out)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         while _parts(out) < after and proc.poll() is None:
             time.sleep(0.02)
