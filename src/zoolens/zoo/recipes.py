@@ -2,8 +2,9 @@
 
 The ResNet family mirrors both studies' training-method axes (baseline, second seed,
 hyper-parameters, label smoothing, mixup/cutmix, strong augmentation, PGD adversarial
-training at three L∞ budgets, an improved recipe); every other family has a
-baseline and a second seed. Budgets are sized so the whole zoo trains in well under
+training at three L∞ budgets, an improved recipe); the ViT family has the same axes but
+adversarial training (SAT paper Table 2 compares ResNet-50 and ViT-S); every other family
+has a baseline and a second seed. Budgets are sized so the whole zoo trains in well under
 an hour on two CPU cores.
 """
 
@@ -110,6 +111,17 @@ RECIPES: list[Recipe] = [
     replace(_VGG, name="vgg_seed1", method="seed", category="seed", seed=1),
     _VIT,
     replace(_VIT, name="vit_seed1", method="seed", category="seed", seed=1),
+    # Table 2 needs a second family with all three settings. The ViT-S grid of the SAT paper
+    # (App. E) scales lr and wd by {0.2, 0.4, 1}; ×0.4 of both is its middle point.
+    replace(_VIT, name="vit_hparam", method="lr6e-4_wd0.02", category="hparam", lr=6e-4, weight_decay=0.02),
+    replace(_VIT, name="vit_label_smoothing", method="label_smoothing_0.1", category="augmentation",
+            label_smoothing=0.1),
+    replace(_VIT, name="vit_mixup_cutmix", method="mixup_cutmix", category="augmentation", mix="mixup_cutmix"),
+    replace(_VIT, name="vit_strong_aug", method="trivialaugment_erasing", category="augmentation",
+            augment="strong"),
+    # DeiT-III-like: label smoothing, EMA weights and random translations at the same budget.
+    replace(_VIT, name="vit_improved", method="ls_ema_flipcrop", category="improved_training",
+            label_smoothing=0.1, ema_decay=0.998, augment="flip_crop"),
     _MIXER,
     replace(_MIXER, name="mixer_seed1", method="seed", category="seed", seed=1),
     _CONVNEXT,
