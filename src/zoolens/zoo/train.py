@@ -36,6 +36,10 @@ from zoolens.zoo.recipes import Recipe
 
 StepCallback = Callable[[int, int, float], None]
 EpochCallback = Callable[[int, int, dict[str, torch.Tensor]], None]
+#: ``targets(x, y) -> labels``: the training labels of one batch (``x``: the [0,1] batch exactly as the
+#: student sees it, augmented and resized; ``y``: its true labels). Hard distillation passes the teacher's
+#: argmax (:mod:`zoolens.distill.labels`).
+TargetFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -93,7 +97,7 @@ class TrainResult:
 # --------------------------------------------------------------------------- training
 def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None = None, *,
                  max_steps: int | None = None, on_step: StepCallback | None = None,
-                 on_epoch: EpochCallback | None = None) -> TrainResult:
+                 on_epoch: EpochCallback | None = None, targets: TargetFn | None = None) -> TrainResult:
     """Train ``recipe`` from scratch on the Fashion-MNIST train split (or ``data``).
 
     ``max_steps`` stops early (used by the reproducibility test: the learning-rate
@@ -103,7 +107,17 @@ def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None 
     ``on_epoch(epoch, step, state)`` receives a copy of the shipped state at epoch 0 (the
     initialization) and after every complete epoch (epoch checkpoints); it only reads, so
     the weights are bitwise the same with or without it.
+
+    ``targets(x, y)`` replaces each batch's true labels by its own (hard knowledge distillation,
+    Hinton et al. 2015; SAT paper Sec. 5.2 and App. E): it receives the batch the loss sees, after
+    augmentation and the resize to the recipe's input size, and returns one int64 label per image.
+    ``None`` (default) trains on the true labels, with the same code path as before the option
+    existed, so the shipped weights do not change. Recipes that mix images or train adversarially
+    derive their loss from the true labels and refuse ``targets``.
     """
+    if targets is not None and (recipe.mix != "none" or recipe.adv_eps > 0):
+        raise ZoolensError(f"recipe {recipe.name} mixes images or trains adversarially, which needs the true "
+                           "labels", "train with targets on a recipe with mix='none' and adv_eps=0")
     x_train, y_train = data if data is not None else load_split("train")
     hw = FAMILIES[recipe.family].input_hw
     t0 = time.perf_counter()
@@ -151,6 +165,8 @@ def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None 
                 if recipe.augment == "strong":
                     xb = _strong(xb, g)
                 xb = resize_to(xb.float().div_(255.0), hw).contiguous(memory_format=memory_format)
+                if targets is not None:
+                    yb = _checked_labels(targets(xb, yb), yb)
                 y2, lam = yb, 1.0
                 if recipe.mix == "mixup_cutmix":
                     xb, yb, y2, lam = _mix(xb, yb, g, recipe)
@@ -186,6 +202,15 @@ def train_recipe(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor] | None 
     return TrainResult(state=state, probe_digest=probe, steps=step, wall_time_s=time.perf_counter() - t0)
 
 
+def _checked_labels(labels: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """The labels a ``targets`` function returned, checked: one int64 class per image of the batch."""
+    if not isinstance(labels, torch.Tensor) or labels.shape != true.shape or labels.dtype != torch.int64:
+        got = f"{tuple(labels.shape)} {labels.dtype}" if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ZoolensError(f"the training targets of a batch must be {tuple(true.shape)} int64 labels, got {got}",
+                           "return one class index per image, e.g. teacher(x).argmax(1)")
+    return labels
+
+
 @torch.no_grad()
 def evaluate(model: WrappedModel, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
     """Top-1 accuracy (%) of ``model`` on uint8 28×28 images, resized to its input size."""
@@ -198,4 +223,4 @@ def evaluate(model: WrappedModel, x: torch.Tensor, y: torch.Tensor, batch_size: 
     return 100.0 * correct / x.shape[0]
 
 
-__all__ = ["EpochCallback", "StepCallback", "TrainResult", "deterministic", "evaluate", "plain_state", "state_digest", "train_recipe"]
+__all__ = ["EpochCallback", "StepCallback", "TargetFn", "TrainResult", "deterministic", "evaluate", "plain_state", "state_digest", "train_recipe"]
