@@ -10,7 +10,12 @@ scorecard ``findings.json``) and :func:`build_report`.
 from zoolens.data import load_data
 from zoolens.errors import ZoolensError
 from zoolens.models import load_model
+from zoolens.runtime.experiment import declare_experiment as _declare
 from zoolens.zoo import source as _zoo_source  # noqa: F401 - registers the zoo: source and every zoo
+
+# Built-in experiments the installed package metadata may not list yet (the others are entry points in
+# pyproject.toml); imported only when the registry is first read.
+_declare("distill", "zoolens.distill.experiment:EXPERIMENT")
 
 
 def __getattr__(name: str):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -27,3 +28,23 @@ def track(items: Iterable[T], *, description: str, total: int | None = None, ena
         for item in items:
             yield item
             progress.advance(task)
+
+
+@contextmanager
+def step_bar(description: str, total: int, *, enabled: bool = True) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar for a loop that reports its own steps (e.g. a training callback).
+
+    Yields ``update(completed)``, which moves the bar to ``completed`` of ``total`` (a no-op when
+    not ``enabled``).
+    """
+    if not enabled:
+        yield lambda _completed: None
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda completed: progress.update(task, completed=completed)

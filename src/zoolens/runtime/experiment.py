@@ -5,11 +5,14 @@ experiment. Each experiment is an object with the methods of :class:`Experiment`
 it is registered under its name, which is also its study-file section and the
 sub-directory a study writes it to. Built-in experiments are declared as entry
 points (group ``zoolens.experiments`` in ``pyproject.toml``), so a plug-in package
-adds one the same way; :func:`register_experiment` adds one at run time.
+adds one the same way; :func:`register_experiment` adds one at run time, and
+:func:`declare_experiment` names one by ``module:attribute`` without importing it (loaded
+with the entry points, when the registry is first read).
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Protocol, Sequence, runtime_checkable
 
@@ -64,6 +67,7 @@ class Experiment(Protocol):
 
 
 _REGISTRY: dict[str, Experiment] = {}
+_DECLARED: dict[str, str] = {}
 _LOADED = False
 
 
@@ -75,14 +79,29 @@ def register_experiment(experiment: Experiment) -> Experiment:
     return experiment
 
 
+def declare_experiment(name: str, path: str) -> None:
+    """Register the experiment at ``path`` (``module:attribute``) under ``name`` when the registry is first read.
+
+    Like an entry point of group ``zoolens.experiments`` (which wins when both name one), for
+    experiments of an installation whose package metadata does not list them.
+    """
+    _DECLARED.setdefault(name, path)
+
+
 def _load_entry_points() -> None:
     global _LOADED
     if _LOADED:
         return
     _LOADED = True
+    declared = dict(_DECLARED)
     for ep in entry_points(group=GROUP):
+        declared.pop(ep.name, None)
         if ep.name not in _REGISTRY:
             register_experiment(ep.load())
+    for name, path in declared.items():
+        if name not in _REGISTRY:
+            module, _, attr = path.partition(":")
+            register_experiment(getattr(import_module(module), attr))
 
 
 def experiments() -> dict[str, Experiment]:
@@ -100,4 +119,4 @@ def get_experiment(name: str) -> Experiment:
     return found[name]
 
 
-__all__ = ["Experiment", "GROUP", "experiments", "get_experiment", "register_experiment"]
+__all__ = ["Experiment", "GROUP", "declare_experiment", "experiments", "get_experiment", "register_experiment"]
