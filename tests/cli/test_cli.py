@@ -49,7 +49,7 @@ def test_console_script_exit_code():
 
 
 # Every command group of the real app, with its sub-commands (a registration lost in a refactor fails here).
-COMMANDS = {"criticality": [], "similarity": [], "measures": [], "run": [], "plan": [], "analyze": [], "report": [], "demo": [],
+COMMANDS = {"criticality": [], "similarity": [], "measures": [], "distill": [], "run": [], "plan": [], "analyze": [], "report": [], "demo": [],
             "doctor": [], "data": ["info"], "models": ["info"], "import": ["criticality", "sat"],
             "zoo": ["list", "zoos", "train", "status", "fetch"]}
 

@@ -10,6 +10,7 @@ module                    commands
 :mod:`.criticality`       ``criticality``
 :mod:`.similarity`        ``similarity``
 :mod:`.measures`          ``measures`` (CKA, error consistency, decision-boundary similarity)
+:mod:`.distill`           ``distill`` (hard distillation from many teachers, with their SAT)
 :mod:`.runtime`           ``run``, ``plan`` and the ``--executor`` options
 :mod:`.analysis`          ``analyze``, ``report``, ``demo``
 :mod:`.imports`           ``import criticality|sat``
@@ -31,6 +32,7 @@ import typer
 from zoolens.cli.analysis import analyze_command, demo_command, report_command
 from zoolens.cli.criticality import criticality_command
 from zoolens.cli.data import app as data_app
+from zoolens.cli.distill import distill_command
 from zoolens.cli.doctor import doctor_command
 from zoolens.cli.imports import app as import_app
 from zoolens.cli.measures import measures_command
@@ -59,6 +61,7 @@ app.add_typer(models_app, name="models")
 app.command("criticality")(criticality_command)
 app.command("similarity")(similarity_command)
 app.command("measures")(measures_command)
+app.command("distill")(distill_command)
 app.command("run")(run_command)
 app.command("plan")(plan_command)
 app.command("analyze")(analyze_command)
