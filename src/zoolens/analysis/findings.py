@@ -107,6 +107,18 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
     Claim("sat.more_stable_than_somepalli", "SAT varies less over disjoint samples than Somepalli et al. at a "
           "comparable cost (ratio of the stds, Somepalli / SAT).", "SAT far more stable", f"{_S}, App. A.1, "
           "Table A.1"),
+    # ---- knowledge distillation (zoolens.analysis.distill_run; measured: Pearson r)
+    Claim("sat.distill_all", "Over all teachers, teacher-student SAT shows a negative but not significant Pearson "
+          "correlation with the hard-distilled student's accuracy (paper: r = -0.32, p = 0.12, 25 teachers).", -0.32,
+          f"{_S}, Sec. 5.2, Fig. 11a"),
+    Claim("sat.distill_transformer", "For Transformer teachers, a more similar teacher (higher SAT) gives a more "
+          "accurate student: positive Pearson correlation (paper: r = 0.70, p = 0.078).", 0.70,
+          f"{_S}, Sec. 5.2, Fig. 11b"),
+    Claim("sat.distill_non_transformer", "For non-Transformer teachers, a more dissimilar teacher (lower SAT) gives "
+          "a more accurate student: negative Pearson correlation (paper: r = -0.51, p = 0.030).", -0.51,
+          f"{_S}, Sec. 5.2, Fig. 11c"),
+    Claim("sat.distill_teacher_accuracy", "Teacher accuracy does not significantly correlate with the distilled "
+          "student's accuracy (paper: Pearson r = 0.049, p = 0.82).", 0.049, f"{_S}, App. F.1, Fig. F.1"),
 ]}
 
 

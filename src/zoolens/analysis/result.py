@@ -112,14 +112,17 @@ def _json_default(o):
 
 
 def run_kind(path: Path) -> str:
-    """``criticality`` or ``similarity`` by the tables a run directory holds."""
+    """``criticality``, ``similarity`` or ``distill`` by the tables a run directory holds."""
     if (path / "criticality_summary.csv").is_file():
         return "criticality"
     if (path / "sat_matrix.csv").is_file():
         return "similarity"
-    raise ZoolensError(f"{path} holds no finished criticality or SAT run (no criticality_summary.csv or "
-                       "sat_matrix.csv)",
-                       "write a run there first (zoolens criticality|similarity … --out DIR, or the Python API with out=DIR)")
+    if (path / "distill.parquet").is_file():
+        return "distill"
+    raise ZoolensError(f"{path} holds no finished criticality, SAT or distill run (no criticality_summary.csv, "
+                       "sat_matrix.csv or distill.parquet)",
+                       "write a run there first (zoolens criticality|similarity|distill … --out DIR, or the Python "
+                       "API with out=DIR)")
 
 
 def load_analysis(path: str | Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zoolens.analysis.criticality_run import analyze_criticality
+from zoolens.analysis.distill_run import analyze_distill
 from zoolens.analysis.measure_comparison_run import compare_measures
 from zoolens.analysis.placement_run import place
 from zoolens.analysis.result import Analysis, run_kind
@@ -27,7 +28,8 @@ def compute(path: str | Path, *, baseline: str | None = None, exclude_category: 
     Parameters
     ----------
     path:
-        A criticality or SAT run directory.
+        A criticality, SAT or distill run directory (a distill run: SAT paper Sec. 5.2 and App. F.1,
+        :mod:`zoolens.analysis.distill_run`; the other options do not apply to it).
     baseline:
         Criticality: the model the differences (Fig. 4) and the budget plot (Fig. 2) refer
         to (default: the first model of category ``baseline``, else the first model).
@@ -62,6 +64,12 @@ def compute(path: str | Path, *, baseline: str | None = None, exclude_category: 
     kind = run_kind(path)
     a = Analysis(run=path, kind=kind)
     a.folder.mkdir(parents=True, exist_ok=True)
+    if kind == "distill":
+        if against is not None:
+            raise ZoolensError("--against places criticality and SAT runs, not a distill run",
+                               f"run `zoolens analyze {path}` without --against")
+        analyze_distill(a)
+        return a
     if kind == "criticality":
         analyze_criticality(a, baseline=baseline, exclude_category=exclude_category)
     else:
