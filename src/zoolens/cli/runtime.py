@@ -51,6 +51,8 @@ def run_command(
     if "similarity" in results:
         con.print(f"similarity: SAT of {len(results['similarity'].sat)} model(s) → "
                   f"[bold]{spec['study']['out']}/similarity[/bold]")
+    if "distill" in results:
+        con.print(f"distill: {len(results['distill'])} teacher(s) → [bold]{spec['study']['out']}/distill[/bold]")
 
 
 def plan_command(
