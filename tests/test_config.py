@@ -16,6 +16,7 @@ import typer
 from zoolens.cli import app
 from zoolens.config import defaults, flag_of
 from zoolens.criticality import CriticalityConfig, criticality
+from zoolens.distill import DistillConfig, run_distill
 from zoolens.errors import ZoolensError
 from zoolens.runtime.executors import ExecutorConfig
 from zoolens.runtime.spec import FROM_DATA, resolve_study, study_parts
@@ -23,7 +24,8 @@ from zoolens.similarity import SatConfig, run_sat, sat_matrix
 from zoolens.similarity.measures.config import MeasuresConfig
 from zoolens.similarity.measures.run import run_measures
 
-COMMANDS = {"criticality": CriticalityConfig, "similarity": SatConfig, "measures": MeasuresConfig}
+COMMANDS = {"criticality": CriticalityConfig, "similarity": SatConfig, "measures": MeasuresConfig,
+            "distill": DistillConfig}
 # What a CLI option gives the config: seeds and fractions are typed as text.
 PARSE = {"seeds": lambda text: [int(s) for s in text.split(",")]}
 
@@ -53,7 +55,7 @@ def test_every_field_has_a_cli_option_with_the_configs_default(command, cls):
         assert getattr(cls(**{f.name: value}), f.name) == getattr(cfg, f.name), f"{command} --{f.name}"
 
 
-@pytest.mark.parametrize("command", ["criticality", "similarity", "measures"])
+@pytest.mark.parametrize("command", ["criticality", "similarity", "measures", "distill"])
 def test_executor_options_default_to_the_executor_config(command):
     params = _params(command)
     cfg = ExecutorConfig()
@@ -65,7 +67,8 @@ def test_executor_options_default_to_the_executor_config(command):
 
 
 @pytest.mark.parametrize("api,cls", [(criticality, CriticalityConfig), (run_sat, SatConfig),
-                                     (sat_matrix, SatConfig), (run_measures, MeasuresConfig)])
+                                     (sat_matrix, SatConfig), (run_measures, MeasuresConfig),
+                                     (run_distill, DistillConfig)])
 def test_api_has_no_defaults_of_its_own(api, cls):
     # settings reach the API only through the config (or keywords forwarded to it)
     own = set(inspect.signature(api).parameters) & {f.name for f in dataclasses.fields(cls)}
@@ -74,7 +77,7 @@ def test_api_has_no_defaults_of_its_own(api, cls):
 
 
 @pytest.mark.parametrize("section,cls", [("criticality", CriticalityConfig), ("similarity", SatConfig),
-                                         ("measures", MeasuresConfig)])
+                                         ("measures", MeasuresConfig), ("distill", DistillConfig)])
 def test_an_empty_study_section_resolves_to_the_config_defaults(section, cls):
     spec = resolve_study({"models": {"refs": ["py:tests.factories:tiny_a"]}, section: {}})
     want = defaults(cls)
