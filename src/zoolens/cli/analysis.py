@@ -10,7 +10,7 @@ import typer
 
 
 def analyze_command(
-    run: List[Path] = typer.Argument(..., help="Run directories (criticality or SAT runs)."),
+    run: List[Path] = typer.Argument(..., help="Run directories (criticality, SAT or distill runs)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Criticality: model the differences refer to "
                                                                     "(default: the first baseline-category model)."),
     exclude_category: str = typer.Option("adversarial_training", "--exclude-category",
