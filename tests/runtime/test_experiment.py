@@ -80,7 +80,7 @@ def squares():
 
 
 def test_the_built_in_experiments_are_registered():
-    assert {"criticality", "similarity"} <= set(experiments())
+    assert {"criticality", "similarity", "measures", "distill"} <= set(experiments())
     assert get_experiment("criticality").config_class.__name__ == "CriticalityConfig"
     with pytest.raises(ZoolensError, match="unknown experiment 'nope'"):
         get_experiment("nope")
@@ -114,3 +114,13 @@ def test_the_runtime_imports_no_experiment():
     for module in graph.find_descendants("zoolens.runtime") | {"zoolens.runtime"}:
         imported = graph.find_modules_directly_imported_by(module)
         assert not {m for m in imported if m.startswith(("zoolens.criticality", "zoolens.similarity"))}, module
+
+
+def test_a_declared_experiment_is_loaded_by_name_when_the_registry_is_read(monkeypatch):
+    from zoolens.runtime import experiment as registry
+
+    monkeypatch.setattr(registry, "_LOADED", False)
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "_DECLARED", {"distill": "zoolens.distill.experiment:EXPERIMENT"})
+    assert get_experiment("distill").config_class.__name__ == "DistillConfig"
+    assert {"criticality", "similarity"} <= set(experiments())  # the entry points still load
