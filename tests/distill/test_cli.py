@@ -35,7 +35,7 @@ def test_a_bad_teacher_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, t
     assert not out.exists()
 
 
-@pytest.mark.slow  # trains two students (2 steps each) and measures SAT on 30 images (~40 s on 2 busy cores)
+@pytest.mark.slow  # trains two students (2 steps each), SAT on 30 images, three runs and an analysis (16-40 s on 2 cores)
 def test_a_tiny_run_writes_the_table_and_resumes_without_retraining(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["distill", "--teachers", TEACHERS, "--out", str(out), *TINY]
