@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from zoolens.analysis import (clustering, components, embedding, paper_clusters, sat_appendix, sat_findings,
-                              sat_more, sat_stats)
+                              sat_more, sat_stats, sat_table2)
 from zoolens.analysis import ensembles as ens
 from zoolens.analysis.logits import clean_logits
 from zoolens.analysis.meta import model_metadata
@@ -161,7 +161,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     # ---- within vs across families (Table 2), finding (ii)
     if (meta.loc[names, "family"] != "unknown").all():
         t2, test = sat_stats.within_across(sat, meta.loc[names])
-        a.table("sat_within_across", t2, "SAT within one family vs across families (Table 2 analogue)")
+        a.table("sat_within_across", t2, "SAT within one family vs across families")
         a.summary["within_across"] = test
         if test["n_within"] and test["n_across"]:
             ok = test["mean_within"] > test["mean_across"]
@@ -175,6 +175,20 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
             a.finding("sat.within_above_across", "not testable", "needs pairs both within and across families")
     else:
         a.finding("sat.within_above_across", "not testable", "model families are unknown (not zoo models)")
+
+    # ---- Table 2 as the paper designs it: pairs among the variants of each setting
+    if (meta.loc[names, "family"] != "unknown").all():
+        t2d = sat_table2.table2(sat, meta.loc[names], a.transfer_images(), seed=seed)
+        a.table("sat_table2", t2d, "Table 2: mean SAT among the variants of each setting, per family (95 % image "
+                "bootstrap)")
+        verdict, evidence, measured = sat_table2.table2_order(t2d)
+        a.finding("sat.table2_order", verdict, evidence, measured)
+        if len(t2d) > 2:
+            a.plot("sat_table2_figure", "SAT among the variants of one architecture (Table 2)",
+                   "Mean SAT over the pairs among each setting's models, per family, with 95 % image-bootstrap "
+                   "intervals; the dashed line is the mean over all pairs of the zoo.", t2d, sat_table2.PAPER)
+    else:
+        a.finding("sat.table2_order", "not testable", "model families are unknown (not zoo models)")
 
     # ---- uncertain pairs
     if (a.run / "sat_ci.csv").is_file():

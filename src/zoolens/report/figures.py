@@ -28,6 +28,7 @@ FIGURES: dict[str, Callable[..., object]] = {
         fc.criticality_vs_budget, fc.role_shares,
         fs.sat_heatmap, fs.eigengap_figure, fs.feature_distance_heatmap, fs.tsne_figure, fs.importance_figure,
         fs.attack_agreement_figure, fs.err_vs_sat, fs.cluster_ensemble_figure, fs.same_misclassification_figure,
+        fs.sat_table2_figure,
         fsa.sat_stability_figure, fsa.sat_training_figure,
         fp.placement_heatmap, fp.shared_pairs_figure, fmeas.measure_comparison_figure)}
 
