@@ -29,7 +29,8 @@ FIGURES: dict[str, Callable[..., object]] = {
         fs.sat_heatmap, fs.eigengap_figure, fs.feature_distance_heatmap, fs.tsne_figure, fs.importance_figure,
         fs.attack_agreement_figure, fs.err_vs_sat, fs.cluster_ensemble_figure, fs.same_misclassification_figure,
         fsa.sat_stability_figure, fsa.sat_training_figure,
-        fp.placement_heatmap, fp.shared_pairs_figure, fmeas.measure_comparison_figure)}
+        fp.placement_heatmap, fp.shared_pairs_figure, fmeas.measure_comparison_figure,
+        fp.newcomer_placement_figure)}
 
 
 def draw(a: Analysis) -> None:
