@@ -118,3 +118,47 @@ def test_image_bootstrap_draws_match_eq1_by_hand():
         expect_c = math.log(max(1e-2, 100 * (2 * w[0] + w[1]) / (2 * w.sum())))
         assert d.loc[r, "B"] == pytest.approx(expect_b) and d.loc[r, "C"] == pytest.approx(expect_c)
     assert d["D"].isna().all()
+
+
+def digits_features17():
+    """A fifth tiny digits model (the target-side newcomer of the CLI test)."""
+    from tests.factories import digits_features
+
+    return digits_features(17)
+
+
+@pytest.mark.slow  # three tiny SAT runs' worth of attacks, two analyses and a report through the CLI
+def test_cli_analyze_places_one_sided_newcomers_in_unchanged_clusters(tmp_path):
+    import json
+
+    from zoolens.cli import main
+
+    run = tmp_path / "sat"
+    base = [f"py:tests.factories:{m}" for m in ("digits_linear", "digits_features", "digits_features2")]
+    common = ["--data", "digits", "--n-images", "80", "--steps", "3", "--batch-size", "64", "-q"]
+    assert main(["similarity", *sum((["--model", m] for m in base), []), *common, "--out", str(run)]) == 0
+    assert main(["analyze", str(run), "--no-ensembles", "--k", "2"]) == 0
+    before = pd.read_csv(run / "analysis" / "sat_clusters.csv")
+    assert not (run / "analysis" / "sat_newcomer_placement.csv").exists()  # no newcomers: nothing new
+    src, tgt = "py:tests.factories:digits_features3", "py:tests.analysis.test_newcomer_placement:digits_features17"
+    assert main(["similarity", "--add", src, "--to", str(run), "--one-sided", "source", "-q"]) == 0
+    assert main(["similarity", "--add", tgt, "--to", str(run), "--one-sided", "target", "-q"]) == 0
+    assert main(["analyze", str(run), "--no-ensembles", "--k", "2"]) == 0
+    after = pd.read_csv(run / "analysis" / "sat_clusters.csv")
+    pd.testing.assert_frame_equal(before, after)  # the existing clusters are kept, newcomers not in them
+    placed = pd.read_csv(run / "analysis" / "sat_newcomer_placement.csv")
+    assert placed["newcomer"].tolist() == [src, tgt] and placed["role"].tolist() == ["source", "target"]
+    sat = pd.read_csv(run / "sat_matrix.csv", index_col=0)
+    labels = after.set_index("model")["cluster"]
+    for r in placed.itertuples():
+        means = sat.loc[r.newcomer, labels.index].groupby(labels.to_numpy()).mean()
+        assert r.cluster == means.idxmax() and r.mean_sat == pytest.approx(means.max())
+        assert r.members == ", ".join(sorted(labels.index[labels == r.cluster]))
+        assert 0 <= r.member_agreement <= 1 and 0 <= r.image_agreement <= 1
+        assert r.confidence == min(r.member_agreement, r.image_agreement)
+    index = json.loads((run / "analysis" / "index.json").read_text())
+    assert any(f["file"] == "newcomer_placement.png" for f in index["figures"])
+    assert any(t["file"] == "sat_newcomer_placement.csv" for t in index["tables"])
+    assert main(["report", str(run), "--out", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "Newcomers among the existing clusters" in page and "sat_newcomer_placement" in page
