@@ -72,6 +72,14 @@ def test_assignment_hinging_on_one_member_has_low_member_agreement():
     assert p["cluster"] == 0 and p["margin"] == pytest.approx(5.2 / 3 - 1.7)
     # leaving a1 out flips it to b; leaving a2 or a3 out keeps a; leaving any b member out keeps a
     assert p["member_agreement"] == pytest.approx(5 / 6)
+    # a singleton cluster: leaving its only member out cannot compare the clusters and is skipped
+    single = pd.Series([0, 0, 0, 0, 0, 1], index=base.index)
+    row = {"a1": 3.0, "a2": 3.0, "a3": 3.0, "b1": 0.5, "b2": 0.5, "b3": 1.0}
+    p = npl.place_newcomers(_with(base, "new", row), single, ["new"]).iloc[0]
+    assert p["cluster"] == 0 and p["member_agreement"] == 1.0
+    only = pd.Series([0, 1, 2, 3, 4, 5], index=base.index)
+    p = npl.place_newcomers(_with(base, "new", row), only, ["new"]).iloc[0]
+    assert math.isnan(p["member_agreement"]) and math.isnan(p["confidence"])
 
 
 def test_existing_clusters_identical_with_and_without_the_newcomer_and_two_newcomers_are_independent():
@@ -154,8 +162,8 @@ def test_cli_analyze_places_one_sided_newcomers_in_unchanged_clusters(tmp_path):
         means = sat.loc[r.newcomer, labels.index].groupby(labels.to_numpy()).mean()
         assert r.cluster == means.idxmax() and r.mean_sat == pytest.approx(means.max())
         assert r.members == ", ".join(sorted(labels.index[labels == r.cluster]))
-        assert 0 <= r.member_agreement <= 1 and 0 <= r.image_agreement <= 1
-        assert r.confidence == min(r.member_agreement, r.image_agreement)
+        assert 0 <= r.image_agreement <= 1 and (math.isnan(r.member_agreement) or 0 <= r.member_agreement <= 1)
+        assert r.confidence == np.nanmin([r.member_agreement, r.image_agreement])
     index = json.loads((run / "analysis" / "index.json").read_text())
     assert any(f["file"] == "newcomer_placement.png" for f in index["figures"])
     assert any(t["file"] == "sat_newcomer_placement.csv" for t in index["tables"])

@@ -12,7 +12,8 @@ Confidence of an assignment, reported two ways and combined conservatively:
   percentage; 0 = a tie).
 * ``member_agreement``: leave-one-member-out (jackknife over the existing models): the
   share of the assignments, each with one member of the zoo left out, that pick the same
-  cluster. Low when the assignment hinges on a single model.
+  cluster. Low when the assignment hinges on a single model. Removals that would empty a
+  cluster (a singleton's only member) are skipped; NaN when every removal would.
 * ``image_agreement``: a paired bootstrap over the evaluation images (each replicate
   resamples the images once, for every pair of the newcomer, and recomputes its SAT row
   by Eq. 1): the share of replicates that pick the same cluster. Low when the newcomer's
@@ -114,17 +115,22 @@ def _cluster_means(values: np.ndarray, member_labels: np.ndarray, clusters: Sequ
 def leave_one_member_out(row: pd.Series, labels: pd.Series, clusters: Sequence) -> np.ndarray:
     """Cluster mean SAT with each measured member left out in turn (the jackknife of :func:`cluster_scores`).
 
+    A removal that leaves a cluster without any measured member (a singleton cluster's
+    only model) is skipped: without that cluster the replicate cannot compare all of them.
+
     Returns
     -------
     numpy.ndarray
-        (n measured members) × len(clusters); a cluster emptied by the removal is NaN.
+        (kept replicates) × len(clusters).
     """
+    full = np.isfinite(cluster_scores(row, labels).reindex(list(clusters)).to_numpy(dtype=float))
     measured = [m for m in labels.index if np.isfinite(float(row.get(m, np.nan)))]
-    out = np.full((len(measured), len(clusters)), np.nan)
-    for i, m in enumerate(measured):
-        keep = labels.drop(m)
-        out[i] = cluster_scores(row, keep).reindex(list(clusters)).to_numpy(dtype=float)
-    return out
+    out = []
+    for m in measured:
+        scores = cluster_scores(row, labels.drop(m)).reindex(list(clusters)).to_numpy(dtype=float)
+        if np.isfinite(scores[full]).all():
+            out.append(scores)
+    return np.array(out).reshape(len(out), len(clusters))
 
 
 def place_newcomers(sat: pd.DataFrame, labels: pd.Series | Mapping[str, int], newcomers: Sequence[str], *,
