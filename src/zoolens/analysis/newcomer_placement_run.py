@@ -78,7 +78,7 @@ def place(a: Analysis, sat_full: pd.DataFrame, labels: pd.Series, newcomers: Seq
     scores.columns = [f"cluster {c}" for c in clusters]
     a.plot("newcomer_placement_figure", "Newcomers among the existing clusters (App. G.1)",
            "Mean one-sided SAT of each newcomer to the members of each existing spectral cluster (clusters computed "
-           "without the newcomers); the box marks the assigned cluster, the label its confidence (chance level: "
+           "without the newcomers); the box marks the assigned cluster, each row label its confidence (chance level: "
            f"1/K = {1 / max(len(clusters), 1):.2f}).", scores, table["cluster"].tolist(), table["confidence"].tolist())
     for r in table.itertuples(index=False):
         if pd.isna(r.cluster):

@@ -36,16 +36,16 @@ def shared_pairs_figure(pairs: pd.DataFrame, corr: dict, folder: Path) -> Path:
 
 
 def newcomer_placement_figure(scores: pd.DataFrame, clusters: list, confidence: list, folder: Path) -> Path:
-    """Newcomers × existing clusters: mean SAT, the assigned cluster boxed and labelled with its confidence."""
-    fig, ax = heatmap(scores, title="Newcomers among the existing clusters", cmap="viridis",
+    """Newcomers × existing clusters: mean SAT, the assigned cluster boxed, each row labelled with its confidence."""
+    shown = scores.rename(index=dict(zip(scores.index, [f"{m}  (conf. {c:.2f})" for m, c in
+                                                         zip(scores.index, confidence)])))
+    fig, ax = heatmap(shown, title="Newcomers among the existing clusters", cmap="viridis",
                       cbar_label="mean SAT to the cluster's members", annotate=True)
     cols = list(scores.columns)
-    for i, (c, conf) in enumerate(zip(clusters, confidence)):
-        if pd.isna(c) or f"cluster {c}" not in cols:
-            continue
-        j = cols.index(f"cluster {c}")
-        ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", lw=2.5))
-        ax.text(len(cols) - 0.4, i, f"conf. {conf:.2f}", va="center", ha="left", fontsize=8, clip_on=False)
+    for i, c in enumerate(clusters):
+        if not pd.isna(c) and f"cluster {c}" in cols:
+            j = cols.index(f"cluster {c}")
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", lw=2.5))
     return save_figure(fig, folder, "newcomer_placement")
 
 
