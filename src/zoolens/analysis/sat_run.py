@@ -12,6 +12,7 @@ import pandas as pd
 
 from zoolens.analysis import (clustering, components, embedding, paper_clusters, sat_appendix, sat_ensembles,
                               sat_findings, sat_more, sat_stats, sat_table2)
+from zoolens.analysis import newcomer_placement_run as newcomers_run
 from zoolens.analysis import ensembles as ens
 from zoolens.analysis.logits import clean_logits
 from zoolens.analysis.mantel import mantel
@@ -81,8 +82,11 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     imported = is_imported(a.run, "similarity")
     vals = sat_full.to_numpy(dtype=float)
     off = ~np.eye(len(vals), dtype=bool)
-    complete = [m for i, m in enumerate(sat_full.index) if np.isfinite(vals[i][off[i]]).all()]
-    dropped = [m for m in sat_full.index if m not in complete]
+    # one-sided newcomers (App. G.1) are placed in the clusters of the others, not clustered with them
+    newcomers = newcomers_run.run_newcomers(a.run, list(sat_full.index))
+    complete = [m for i, m in enumerate(sat_full.index)
+                if m not in newcomers and np.isfinite(vals[i][off[i] & ~sat_full.index.isin(newcomers)]).all()]
+    dropped = [m for m in sat_full.index if m not in complete and m not in newcomers]
     if dropped:
         a.notes.append(f"Left out of the clustering (SAT not measured against every model, e.g. one-sided "
                        f"newcomers): {', '.join(dropped)}")
@@ -99,7 +103,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
                       "attack": spec.get("attack"), "eps_s": spec.get("eps_s")})
 
     # ---- spectral clustering (Sec. 4.1, App. D.3)
-    k_use, k_source = paper_clusters.choose_k(k, refs)
+    k_use, k_source = paper_clusters.choose_k(k, {m: r for m, r in refs.items() if m not in newcomers})
     res = clustering.spectral_clustering(sat, k_use, seed=seed)
     res.k_source = k_source
     labels = res.labels
@@ -112,6 +116,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     if table1.notna().any():
         cl["table1_cluster"] = table1.astype("Int64").to_numpy()
     a.table("sat_clusters", cl, f"Spectral clusters (K = {res.k}, {res.k_source})")
+    newcomers_run.place(a, sat_full, pd.Series(labels, index=names), newcomers, spec=spec, seed=seed)
     order = clustering.cluster_order(labels, sat.to_numpy())
     onames = [names[i] for i in order]
     sat_o = sat.loc[onames, onames]

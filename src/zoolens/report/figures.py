@@ -31,7 +31,8 @@ FIGURES: dict[str, Callable[..., object]] = {
         fs.attack_agreement_figure, fs.err_vs_sat, fs.cluster_ensemble_figure, fs.same_misclassification_figure,
         fs.sat_table2_figure, fens.cluster_ensemble_error_figure, fens.family_ensemble_figure,
         fsa.sat_stability_figure, fsa.sat_training_figure,
-        fp.placement_heatmap, fp.shared_pairs_figure, fmeas.measure_comparison_figure)}
+        fp.placement_heatmap, fp.shared_pairs_figure, fmeas.measure_comparison_figure,
+        fp.newcomer_placement_figure)}
 
 
 def draw(a: Analysis) -> None:
