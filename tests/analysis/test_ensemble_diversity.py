@@ -15,6 +15,7 @@ from zoolens.analysis import ensemble_findings as ef
 from zoolens.analysis import ensembles as ens
 from zoolens.analysis.mantel import mantel
 from zoolens.analysis.pair_permutation import within_across_permutation
+from zoolens.analysis.sat_table2 import setting_members
 
 
 def _logits(n_models=6, n_images=60, n_classes=4, seed=0):
@@ -100,11 +101,53 @@ def test_family_ensembles_groups_and_values():
         assert (r["err_ensemble"], r["n_all_wrong"]) == (pytest.approx(err), n_all)
         assert r["err_rate"] == pytest.approx(rate)
     table = ens.family_ensemble_table(sub)
-    assert list(table["group"].unique()) == [ens.WITHIN, ens.WITHIN_AT, ens.ACROSS]
+    # res: Init {m0, m1} and Tr. Reg. {m0, m2}; vit: Hparam {m4, m5}
+    assert list(table["group"].unique()) == [ens.WITHIN, "Init", "Hparam", "Tr. Reg.", ens.WITHIN_AT, ens.ACROSS]
     row = table[(table.group == ens.WITHIN) & (table.family == "res") & (table.n_models == 2)].iloc[0]
     assert row["n_subsets"] == 3
     assert row["err_rate"] == pytest.approx(within[(within.family == "res") & (within.n_models == 2)]["err_rate"].mean()
                                             * 100)
+
+
+def test_setting_groups_are_the_subsets_of_setting_members_with_naive_err():
+    logits, y = _logits(n_models=10, seed=4)
+    meta = _meta([("m0", "res", "baseline"), ("m1", "res", "seed"), ("m2", "res", "seed"), ("m3", "res", "hparam"),
+                  ("m4", "res", "augmentation"), ("m5", "res", "improved_training"),
+                  ("m6", "res", "adversarial_training"), ("m7", "vit", "baseline"), ("m8", "vit", "hparam"),
+                  ("m9", "cnn", "seed")])  # cnn has no baseline: no setting groups
+    sizes = (2, 3, 4)
+    sub = ens.family_ensembles(logits, y, meta, sizes=sizes)
+    members = setting_members(meta)
+    expected = {(f, s, n, ",".join(c)) for (f, s), ms in members.items() if s in ens.SETTING_GROUPS
+                for n in sizes for c in itertools.combinations(ms, n)}
+    got = sub[sub.group.isin(ens.SETTING_GROUPS)]
+    assert set(zip(got.family, got.group, got.n_models, got.members)) == expected
+    assert len(got) == len(expected)  # no duplicates
+    # res: Init {m0,m1,m2} (3 pairs, 1 triple), Hparam {m0,m3} (1 pair), Tr. Reg. {m0,m4,m5}; vit: Hparam {m7,m8}
+    assert len(got[(got.family == "res") & (got.group == "Init") & (got.n_models == 3)]) == 1
+    assert got[got.n_models == 4].empty and "cnn" not in set(got.family)
+    assert not got["members"].str.contains("m6").any()
+    for _, r in got.iterrows():
+        err, n_all, rate = _naive(r["members"].split(","), logits, y)
+        assert (r["err_ensemble"], r["n_all_wrong"]) == (pytest.approx(err, abs=1e-12), n_all)
+        assert r["err_rate"] == pytest.approx(rate, abs=1e-12)
+        assert r["err_rate"] == pytest.approx(ens.error_reduction_rate([logits[m] for m in r["members"].split(",")], y))
+    table = ens.family_ensemble_table(sub)
+    row = table[(table.group == "Tr. Reg.") & (table.family == "res") & (table.n_models == 2)].iloc[0]
+    part = got[(got.group == "Tr. Reg.") & (got.family == "res") & (got.n_models == 2)]
+    assert row["n_subsets"] == 3 and row["err_rate"] == pytest.approx(part["err_rate"].mean() * 100)
+
+
+def test_setting_groups_leave_the_other_groups_unchanged():
+    """Same pooled, adversarial and across groups (sampled ones included) with or without settings."""
+    logits, y = _logits(n_models=9, n_images=30, seed=5)
+    rows = [(f"m{i}", f"f{i % 3}", ["baseline", "seed", "hparam"][i // 3]) for i in range(9)]
+    with_settings = _meta(rows)
+    without = _meta([(m, f, "augmentation") for m, f, _ in rows])  # no baseline: no setting groups
+    a = ens.family_ensembles(logits, y, with_settings, sizes=(2, 3), max_combos=2, seed=3)
+    b = ens.family_ensembles(logits, y, without, sizes=(2, 3), max_combos=2, seed=3)
+    assert set(a.group) - set(b.group) == {"Init", "Hparam"}
+    pd.testing.assert_frame_equal(a[~a.group.isin(ens.SETTING_GROUPS)].reset_index(drop=True), b.reset_index(drop=True))
 
 
 def test_across_family_sampling_is_distinct_and_valid():
@@ -139,6 +182,13 @@ def test_across_beats_within_rule():
     assert ef.across_beats_within_training(table)[0::2] == ("not reproduced", 0.5)
     assert ef.across_beats_within_training(table[table.group != ens.WITHIN])[0] == "not testable"
     assert ef.across_beats_within_training(table[table.group != ens.ACROSS])[0] == "not testable"
+    # per-setting groups: reported in the evidence, not part of the rule
+    settings = pd.DataFrame({"group": ["Init", "Hparam", "Tr. Reg."], "family": ["res"] * 3, "n_models": [2] * 3,
+                             "err_rate": [2.0, 3.0, 15.0]})
+    verdict, evidence, measured = ef.across_beats_within_training(pd.concat([table, settings], ignore_index=True))
+    assert (verdict, measured) == ("not reproduced", 0.5)  # Tr. Reg. 15 > across 10 changes nothing
+    assert "N=2: res Init 2.00% / Hparam 3.00% / Tr. Reg. 15.00% vs across 10.00%" in evidence
+    assert "Init" not in ef.across_beats_within_training(table)[1]
 
 
 # ------------------------------------------------- permutation over models (within vs across)

@@ -13,6 +13,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from zoolens.analysis.sat_table2 import SETTINGS, setting_members
+
 
 def top1_error(logits: np.ndarray, labels: np.ndarray) -> float:
     """Top-1 error of (N, C) logits against (N,) labels."""
@@ -212,6 +214,10 @@ def cluster_ensemble_metrics(subsets: pd.DataFrame) -> pd.DataFrame:
 
 #: Groups of :func:`family_ensembles`.
 WITHIN, WITHIN_AT, ACROSS = "training variants", "adversarial training", "across families"
+#: The per-setting groups of :func:`family_ensembles` (Table 2's settings: ``Init``, ``Hparam``, ``Tr. Reg.``).
+SETTING_GROUPS: tuple[str, ...] = tuple(SETTINGS)
+#: Order of the groups in :func:`family_ensemble_table`.
+GROUP_ORDER: tuple[str, ...] = (WITHIN, *SETTING_GROUPS, WITHIN_AT, ACROSS)
 AT_CATEGORY = "adversarial_training"
 
 
@@ -226,6 +232,11 @@ def family_ensembles(logits: Mapping[str, np.ndarray], labels: np.ndarray, meta:
     - ``training variants`` of family F: N-subsets of F's models that are not adversarially
       trained (category ``adversarial_training``; the paper's Fig. 8 leaves adversarial
       training out), for every family with at least N such models;
+    - ``Init``, ``Hparam``, ``Tr. Reg.`` of family F (the paper's red, green and blue lines):
+      N-subsets of the members of that Table 2 setting,
+      :func:`zoolens.analysis.sat_table2.setting_members` (F's baseline plus its models of
+      category ``seed``; ``hparam``; ``augmentation`` or ``improved_training``), for every
+      N up to the setting's size; families without a baseline have no setting groups;
     - ``adversarial training`` of family F, reported apart: N-subsets of F's models with at
       least one adversarially trained member;
     - ``across families``: N-subsets whose members all come from different families (the
@@ -233,6 +244,8 @@ def family_ensembles(logits: Mapping[str, np.ndarray], labels: np.ndarray, meta:
       ``max_combos`` of them, ``max_combos`` distinct ones are drawn uniformly by rejection
       from uniform N-subsets (at most ``max_tries · max_combos`` draws).
 
+    Subsets are drawn (when there are more than ``max_combos``) from a random stream seeded by
+    ``seed``; the setting groups draw from a stream of their own.
     Models of family ``unknown`` (no metadata) are left out of every group.
 
     Parameters
@@ -265,11 +278,20 @@ def family_ensembles(logits: Mapping[str, np.ndarray], labels: np.ndarray, meta:
                          **_evaluate(stacked, labels, errs, wrong, combo)})
 
     families = sorted({fam[i] for i in known})
+    index = {m: i for i, m in enumerate(names)}
+    known_meta = meta.loc[[names[i] for i in known], ["family", "category"]]
+    settings = {key: [index[m] for m in models] for key, models in setting_members(known_meta).items()
+                if key[1] in SETTING_GROUPS}
+    # a stream of its own, so that the setting groups leave the other groups' draws as they were
+    setting_rng = np.random.default_rng([seed, 1])
     for n in sizes:
         for f in families:
             members = [i for i in known if fam[i] == f]
             plain = [i for i in members if not at[i]]
             add(WITHIN, f, n, _subsets(plain, n, max_combos, rng))
+            for setting in SETTING_GROUPS:
+                if (f, setting) in settings:
+                    add(setting, f, n, _subsets(settings[(f, setting)], n, max_combos, setting_rng))
             if any(at[i] for i in members):
                 add(WITHIN_AT, f, n, [c for c in _subsets(members, n, max_combos, rng) if at[list(c)].any()])
         add(ACROSS, "(all)", n, _distinct_family_subsets(known, fam, n, max_combos, rng, max_tries))
@@ -312,7 +334,8 @@ def family_ensemble_table(subsets: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``group, family, n_models, n_subsets, err_rate, err_ensemble, n_all_wrong``; groups in
-        the order training variants, adversarial training, across families.
+        the order of :data:`GROUP_ORDER`: training variants, Init, Hparam, Tr. Reg., adversarial
+        training, across families.
     """
     cols = ["group", "family", "n_models", "n_subsets", "err_rate", "err_ensemble", "n_all_wrong"]
     if subsets.empty:
@@ -321,11 +344,11 @@ def family_ensemble_table(subsets: pd.DataFrame) -> pd.DataFrame:
     out = g.agg(n_subsets=("members", "size"), err_rate=("err_rate", "mean"), err_ensemble=("err_ensemble", "mean"),
                 n_all_wrong=("n_all_wrong", "mean")).reset_index()
     out[["err_rate", "err_ensemble"]] *= 100
-    order = {WITHIN: 0, WITHIN_AT: 1, ACROSS: 2}
+    order = {g: i for i, g in enumerate(GROUP_ORDER)}
     out = out.sort_values(["group", "family", "n_models"], key=lambda s: s.map(order) if s.name == "group" else s)
     return out[cols].reset_index(drop=True)
 
 
-__all__ = ["ACROSS", "AT_CATEGORY", "SUBSET_COLUMNS", "WITHIN", "WITHIN_AT", "cluster_ensemble_metrics",
-           "cluster_ensemble_table", "cluster_ensembles", "error_reduction_rate", "family_ensemble_table",
-           "family_ensembles", "pair_ensembles", "pair_matrix", "top1_error"]
+__all__ = ["ACROSS", "AT_CATEGORY", "GROUP_ORDER", "SETTING_GROUPS", "SUBSET_COLUMNS", "WITHIN", "WITHIN_AT",
+           "cluster_ensemble_metrics", "cluster_ensemble_table", "cluster_ensembles", "error_reduction_rate",
+           "family_ensemble_table", "family_ensembles", "pair_ensembles", "pair_matrix", "top1_error"]

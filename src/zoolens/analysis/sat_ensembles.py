@@ -48,12 +48,15 @@ def analyze_ensemble_diversity(a: Analysis, subsets: pd.DataFrame, t3: pd.DataFr
     a.finding("sat.diverse_beats_random", *ensemble_findings.diverse_beats_random(t3))
     fam = ens.family_ensembles(logits, labels, meta, sizes, seed=seed)
     table = ens.family_ensemble_table(fam)
-    a.table("ensemble_families", table, "Ensembles of one family's training variants vs across families (Fig. 8); "
+    a.table("ensemble_families", table, "Ensembles of one family's training variants (pooled, and per Table 2 "
+                                        "setting: Init, Hparam, Tr. Reg.) vs across families (Fig. 8); "
                                         "adversarially trained members reported apart")
     if len(table):
-        a.plot("family_ensemble_figure", "Training variants vs architectures (Fig. 8)",
-               "Solid: N-subsets of one family's training variants (adversarial training excluded); dashed: "
-               "subsets with an adversarially trained member; black: N members from N different families.", table)
+        a.plot("family_ensemble_figure", "Training settings vs architectures (Fig. 8)",
+               "Colour by group: N-subsets of one family's Init (red), Hparam (green) and Tr. Reg. (blue) setting "
+               "(Table 2; baseline in each), all its training variants pooled (grey; adversarial training excluded), "
+               "subsets with an adversarially trained member (purple); line style by family; yellow: N members "
+               "from N different families.", table)
     a.finding("sat.across_beats_within_training", *ensemble_findings.across_beats_within_training(table))
 
 
