@@ -126,6 +126,13 @@ def test_analyze_sat_outputs(runs):
     assert ids["sat.within_above_across"]["verdict"] == "not testable"
     assert ids["sat.err_vs_sat_negative"]["verdict"] in {"reproduced", "not reproduced"}
     assert "Pearson r" in ids["sat.err_vs_sat_negative"]["evidence"]
+    assert "Mantel p" in ids["sat.err_vs_sat_negative"]["evidence"]  # the verdict's p is over models
+    # Fig. 7a/7c: error and all-wrong counts by k; Table 3's k = N vs rand; Fig. 8 needs families
+    met = pd.read_csv(folder / "ensemble_clusters_error.csv")
+    assert {"err_ensemble", "n_all_wrong"} <= set(met.columns) and "rand" in set(met["selection"])
+    assert ids["sat.diverse_beats_random"]["verdict"] in {"reproduced", "not reproduced"}
+    assert ids["sat.across_beats_within_training"]["verdict"] == "not testable"  # py: models have no family
+    assert "ensemble_clusters_error.png" in {f["file"] for f in a.figures}
     # the SAT run stored its clean logits, so no model was loaded again for the ensembles
     assert not (folder / "logits").exists()
     assert any("clean.parquet" in n for n in a.notes)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from zoolens.analysis import (clustering, components, embedding, paper_clusters, sat_appendix, sat_findings,
-                              sat_more, sat_stats)
+from zoolens.analysis import (clustering, components, embedding, paper_clusters, sat_appendix, sat_ensembles,
+                              sat_findings, sat_more, sat_stats, sat_table2)
+from zoolens.analysis import newcomer_placement_run as newcomers_run
 from zoolens.analysis import ensembles as ens
 from zoolens.analysis.logits import clean_logits
+from zoolens.analysis.mantel import mantel
 from zoolens.analysis.meta import model_metadata
+from zoolens.analysis.pair_permutation import within_across_permutation
 from zoolens.analysis.result import Analysis, fmt_p
 from zoolens.analysis.statistics import correlation
 from zoolens.errors import ZoolensError
@@ -78,8 +82,11 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     imported = is_imported(a.run, "similarity")
     vals = sat_full.to_numpy(dtype=float)
     off = ~np.eye(len(vals), dtype=bool)
-    complete = [m for i, m in enumerate(sat_full.index) if np.isfinite(vals[i][off[i]]).all()]
-    dropped = [m for m in sat_full.index if m not in complete]
+    # one-sided newcomers (App. G.1) are placed in the clusters of the others, not clustered with them
+    newcomers = newcomers_run.run_newcomers(a.run, list(sat_full.index))
+    complete = [m for i, m in enumerate(sat_full.index)
+                if m not in newcomers and np.isfinite(vals[i][off[i] & ~sat_full.index.isin(newcomers)]).all()]
+    dropped = [m for m in sat_full.index if m not in complete and m not in newcomers]
     if dropped:
         a.notes.append(f"Left out of the clustering (SAT not measured against every model, e.g. one-sided "
                        f"newcomers): {', '.join(dropped)}")
@@ -96,7 +103,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
                       "attack": spec.get("attack"), "eps_s": spec.get("eps_s")})
 
     # ---- spectral clustering (Sec. 4.1, App. D.3)
-    k_use, k_source = paper_clusters.choose_k(k, refs)
+    k_use, k_source = paper_clusters.choose_k(k, {m: r for m, r in refs.items() if m not in newcomers})
     res = clustering.spectral_clustering(sat, k_use, seed=seed)
     res.k_source = k_source
     labels = res.labels
@@ -109,6 +116,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     if table1.notna().any():
         cl["table1_cluster"] = table1.astype("Int64").to_numpy()
     a.table("sat_clusters", cl, f"Spectral clusters (K = {res.k}, {res.k_source})")
+    newcomers_run.place(a, sat_full, pd.Series(labels, index=names), newcomers, spec=spec, seed=seed)
     order = clustering.cluster_order(labels, sat.to_numpy())
     onames = [names[i] for i in order]
     sat_o = sat.loc[onames, onames]
@@ -161,20 +169,39 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     # ---- within vs across families (Table 2), finding (ii)
     if (meta.loc[names, "family"] != "unknown").all():
         t2, test = sat_stats.within_across(sat, meta.loc[names])
-        a.table("sat_within_across", t2, "SAT within one family vs across families (Table 2 analogue)")
+        a.table("sat_within_across", t2, "SAT within one family vs across families")
         a.summary["within_across"] = test
         if test["n_within"] and test["n_across"]:
             ok = test["mean_within"] > test["mean_across"]
-            sig = math.isfinite(test["mannwhitney_p"]) and test["mannwhitney_p"] < 0.05
+            # pairs sharing a model are not independent: the verdict's p permutes families across models
+            perm = within_across_permutation(sat.to_numpy(), meta.loc[names, "family"].to_numpy(), seed=seed)
+            a.summary["within_across_permutation"] = asdict(perm)
+            sig = math.isfinite(perm.p) and perm.p < 0.05
             a.finding("sat.within_above_across", "reproduced" if ok and sig else "not reproduced",
                       f"mean SAT within a family {test['mean_within']:.2f} (n = {test['n_within']} pairs) vs across "
                       f"families {test['mean_across']:.2f} (n = {test['n_across']}); difference "
-                      f"{test['difference']:+.2f}; one-sided Mann-Whitney p = {fmt_p(test['mannwhitney_p'])}; "
-                      "rule: within > across with p < 0.05", test["difference"])
+                      f"{test['difference']:+.2f}; one-sided permutation p over {perm.n_models} models "
+                      f"= {fmt_p(perm.p)} ({'exact' if perm.exact else f'{perm.permutations} relabellings'}; "
+                      f"Mann-Whitney over pairs, which overstates: p = {fmt_p(test['mannwhitney_p'])}); "
+                      "rule: within > across with permutation p < 0.05", test["difference"])
         else:
             a.finding("sat.within_above_across", "not testable", "needs pairs both within and across families")
     else:
         a.finding("sat.within_above_across", "not testable", "model families are unknown (not zoo models)")
+
+    # ---- Table 2 as the paper designs it: pairs among the variants of each setting
+    if (meta.loc[names, "family"] != "unknown").all():
+        t2d = sat_table2.table2(sat, meta.loc[names], a.transfer_images(), seed=seed)
+        a.table("sat_table2", t2d, "Table 2: mean SAT among the variants of each setting, per family (95 % image "
+                "bootstrap)")
+        verdict, evidence, measured = sat_table2.table2_order(t2d)
+        a.finding("sat.table2_order", verdict, evidence, measured)
+        if len(t2d) > 2:
+            a.plot("sat_table2_figure", "SAT among the variants of one architecture (Table 2)",
+                   "Mean SAT over the pairs among each setting's models, per family, with 95 % image-bootstrap "
+                   "intervals; the dashed line is the mean over all pairs of the zoo.", t2d, sat_table2.PAPER)
+    else:
+        a.finding("sat.table2_order", "not testable", "model families are unknown (not zoo models)")
 
     # ---- uncertain pairs
     if (a.run / "sat_ci.csv").is_file():
@@ -199,10 +226,12 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
         a.notes.append("Ensembles skipped: the run was imported and the published data hold no logits.")
         a.finding("sat.err_vs_sat_negative", "not testable", "the published data hold no logits")
         a.finding("sat.err_rises_with_k", "not testable", "the published data hold no logits")
+        sat_ensembles.not_testable(a, "the published data hold no logits")
         return
     if not ensembles:
         a.finding("sat.err_vs_sat_negative", "not testable", "ensemble analyses were switched off")
         a.finding("sat.err_rises_with_k", "not testable", "ensemble analyses were switched off")
+        sat_ensembles.not_testable(a, "ensemble analyses were switched off")
         return
     clean = pd.read_parquet(a.run / "clean.parquet") if (a.run / "clean.parquet").is_file() else None
     expected = {m: g.sort_values("image")["image"].to_numpy() for m, g in clean.groupby("model")} \
@@ -227,6 +256,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
             a.notes.append(f"Ensembles skipped: the models could not be loaded for their logits ({e}).")
             a.finding("sat.err_vs_sat_negative", "not testable", "models could not be loaded for logits")
             a.finding("sat.err_rises_with_k", "not testable", "models could not be loaded for logits")
+            sat_ensembles.not_testable(a, "models could not be loaded for logits")
             return
         if expected is not None:
             for m in names:
@@ -242,12 +272,17 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
     a.summary["err_vs_sat"] = corr
     a.plot("err_vs_sat", "Ensemble ERR vs SAT (Fig. 6)",
            "Each point is a 2-model ensemble (logit average) on the run's clean eval images.", pe, corr)
-    sig = math.isfinite(corr["pearson_p"]) and corr["pearson_p"] < 0.05
+    # pairs sharing a model are not independent: the verdict's p permutes the models (Mantel)
+    mt = mantel(sat.to_numpy(), ens.pair_matrix(pe, names, "err_rate"), method="pearson", seed=seed)
+    a.summary["err_vs_sat_mantel"] = asdict(mt)
+    sig = math.isfinite(mt.p) and mt.p < 0.05
     neg = math.isfinite(corr["pearson_r"]) and corr["pearson_r"] < 0
     a.finding("sat.err_vs_sat_negative", "reproduced" if neg and sig else "not reproduced",
-              f"{corr['n']} pairs: Pearson r = {corr['pearson_r']:.2f} (p = {fmt_p(corr['pearson_p'])}), "
-              f"Spearman ρ = {corr['spearman_rho']:.2f} (p = {fmt_p(corr['spearman_p'])}); paper: −0.32 / −0.32; "
-              "rule: Pearson r < 0 with p < 0.05", corr["pearson_r"])
+              f"{corr['n']} pairs: Pearson r = {corr['pearson_r']:.2f}, two-sided Mantel p over {mt.n_models} models "
+              f"= {fmt_p(mt.p)} ({'exact' if mt.exact else f'{mt.permutations} permutations'}; over pairs, which "
+              f"overstates: p = {fmt_p(corr['pearson_p'])}), Spearman ρ = {corr['spearman_rho']:.2f} "
+              f"(p over pairs = {fmt_p(corr['spearman_p'])}); paper: −0.32 / −0.32; "
+              "rule: Pearson r < 0 with Mantel p < 0.05", corr["pearson_r"])
     sizes = [n for n in (2, 3, 4, 5) if n <= len(names)]
     subsets = ens.cluster_ensembles(logits, y, dict(zip(names, labels.tolist())), sizes, seed=seed)
     t3 = ens.cluster_ensemble_table(subsets)
@@ -272,6 +307,7 @@ def analyze_sat(a: Analysis, *, k: int | str | None, compare: Path | None, seed:
         verdict = "reproduced" if wins == tested else "not reproduced"
         a.finding("sat.err_rises_with_k", verdict, f"ERR rises with k for {wins}/{tested} ensemble sizes: "
                   + "; ".join(rows) + "; rule: for every N", wins / tested)
+    sat_ensembles.analyze_ensemble_diversity(a, subsets, t3, logits, y, meta.loc[names], sizes, seed=seed)
 
 
 def _table1(a: Analysis, meta: pd.DataFrame, labels: np.ndarray, res: clustering.SpectralResult,

@@ -15,6 +15,7 @@ from typing import Callable
 from zoolens.analysis.result import Analysis
 from zoolens.report import figures_criticality as fc
 from zoolens.report import figures_distill as fd
+from zoolens.report import figures_ensembles as fens
 from zoolens.report import figures_measures as fmeas
 from zoolens.report import figures_placement as fp
 from zoolens.report import figures_sat as fs
@@ -29,8 +30,10 @@ FIGURES: dict[str, Callable[..., object]] = {
         fc.criticality_vs_budget, fc.role_shares,
         fs.sat_heatmap, fs.eigengap_figure, fs.feature_distance_heatmap, fs.tsne_figure, fs.importance_figure,
         fs.attack_agreement_figure, fs.err_vs_sat, fs.cluster_ensemble_figure, fs.same_misclassification_figure,
+        fs.sat_table2_figure, fens.cluster_ensemble_error_figure, fens.family_ensemble_figure,
         fsa.sat_stability_figure, fsa.sat_training_figure,
         fp.placement_heatmap, fp.shared_pairs_figure, fmeas.measure_comparison_figure,
+        fp.newcomer_placement_figure,
         fd.distill_sat_figure, fd.distill_teacher_accuracy_figure)}
 
 

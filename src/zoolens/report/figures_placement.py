@@ -35,4 +35,18 @@ def shared_pairs_figure(pairs: pd.DataFrame, corr: dict, folder: Path) -> Path:
     return save_figure(fig, folder, "placement_sat")
 
 
-__all__ = ["placement_heatmap", "shared_pairs_figure"]
+def newcomer_placement_figure(scores: pd.DataFrame, clusters: list, confidence: list, folder: Path) -> Path:
+    """Newcomers × existing clusters: mean SAT, the assigned cluster boxed, each row labelled with its confidence."""
+    shown = scores.rename(index=dict(zip(scores.index, [f"{m}  (conf. {c:.2f})" for m, c in
+                                                         zip(scores.index, confidence)])))
+    fig, ax = heatmap(shown, title="Newcomers among the existing clusters", cmap="viridis",
+                      cbar_label="mean SAT to the cluster's members", annotate=True)
+    cols = list(scores.columns)
+    for i, c in enumerate(clusters):
+        if not pd.isna(c) and f"cluster {c}" in cols:
+            j = cols.index(f"cluster {c}")
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", lw=2.5))
+    return save_figure(fig, folder, "newcomer_placement")
+
+
+__all__ = ["newcomer_placement_figure", "placement_heatmap", "shared_pairs_figure"]

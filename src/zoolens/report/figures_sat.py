@@ -96,6 +96,37 @@ def cluster_ensemble_figure(table: pd.DataFrame, folder: Path) -> Path:
     return save_figure(fig, folder, "ensemble_clusters")
 
 
+def sat_table2_figure(table: pd.DataFrame, paper: dict, folder: Path) -> Path:
+    """Table 2: mean SAT among each setting's variants, per family, with bootstrap intervals."""
+    settings = ["Init", "Hparam", "Tr. Reg.", "Adv. training"]
+    fams = [f for f in table["family"].unique() if f != "(zoo)"]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    width = 0.8 / max(len(fams), 1)
+    for i, fam in enumerate(fams):
+        g = table[table["family"] == fam].set_index("setting")
+        xs = [j for j, s in enumerate(settings) if s in g.index]
+        means = np.array([g.loc[settings[j], "mean_sat"] for j in xs], dtype=float)
+        lo = np.array([g.loc[settings[j], "ci_low"] for j in xs], dtype=float)
+        hi = np.array([g.loc[settings[j], "ci_high"] for j in xs], dtype=float)
+        err = np.vstack([np.nan_to_num(means - lo), np.nan_to_num(hi - means)])
+        ax.bar(np.array(xs) + (i - (len(fams) - 1) / 2) * width, means, width, yerr=err, capsize=3,
+               color=PALETTE(i % 10), label=fam)
+    for setting, ls in (("All", "--"), ("Across families", ":")):
+        row = table[(table["family"] == "(zoo)") & (table["setting"] == setting)]
+        if len(row) and np.isfinite(row["mean_sat"].iloc[0]):
+            ax.axhline(row["mean_sat"].iloc[0], color="k", ls=ls, lw=1, label=f"{setting} (zoo)")
+    for j, (arch, vals) in enumerate(paper.items()):
+        xs = [k for k, s in enumerate(settings) if s in vals]
+        ax.plot(xs, [vals[settings[k]] for k in xs], "x", color="0.4", ms=6,
+                label="paper (ResNet-50, ViT-S)" if j == 0 else None)
+    ax.set_xticks(range(len(settings)), settings)
+    ax.set_ylabel("mean SAT among the setting's models")
+    ax.set_title("SAT within one architecture (Table 2)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+    return save_figure(fig, folder, "sat_table2")
+
+
 def attack_agreement_figure(pairs: pd.DataFrame, corr: dict, name_a: str, name_b: str, folder: Path) -> Path:
     """App. B.1: SAT under one attack vs another."""
     fig, ax = plt.subplots(figsize=(5, 5))
