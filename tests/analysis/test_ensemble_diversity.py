@@ -13,6 +13,7 @@ import pytest
 
 from zoolens.analysis import ensemble_findings as ef
 from zoolens.analysis import ensembles as ens
+from zoolens.analysis import family_ensembles as fe
 from zoolens.analysis.mantel import mantel
 from zoolens.analysis.pair_permutation import within_across_permutation
 from zoolens.analysis.sat_table2 import setting_members
@@ -85,14 +86,14 @@ def test_family_ensembles_groups_and_values():
     meta = _meta([("m0", "res", "baseline"), ("m1", "res", "seed"), ("m2", "res", "augmentation"),
                   ("m3", "res", "adversarial_training"), ("m4", "vit", "baseline"), ("m5", "vit", "hparam"),
                   ("m6", "unknown", "unknown")])
-    sub = ens.family_ensembles(logits, y, meta, sizes=(2, 3))
-    within = sub[sub.group == ens.WITHIN]
+    sub = fe.family_ensembles(logits, y, meta, sizes=(2, 3))
+    within = sub[sub.group == fe.WITHIN]
     # training variants: res has 3 non-AT models (3 pairs, 1 triple), vit 2 (1 pair)
     assert sorted(within[within.n_models == 2]["members"]) == ["m0,m1", "m0,m2", "m1,m2", "m4,m5"]
     assert list(within[within.n_models == 3]["members"]) == ["m0,m1,m2"]
-    at = sub[sub.group == ens.WITHIN_AT]
+    at = sub[sub.group == fe.WITHIN_AT]
     assert sorted(at[at.n_models == 2]["members"]) == ["m0,m3", "m1,m3", "m2,m3"]
-    across = sub[sub.group == ens.ACROSS]
+    across = sub[sub.group == fe.ACROSS]
     # one res (4) × one vit (2); the unknown model is left out; N = 3 needs 3 families
     assert len(across[across.n_models == 2]) == 8 and (across.n_models == 2).all()
     assert not across["members"].str.contains("m6").any()
@@ -100,10 +101,10 @@ def test_family_ensembles_groups_and_values():
         err, n_all, rate = _naive(r["members"].split(","), logits, y)
         assert (r["err_ensemble"], r["n_all_wrong"]) == (pytest.approx(err), n_all)
         assert r["err_rate"] == pytest.approx(rate)
-    table = ens.family_ensemble_table(sub)
+    table = fe.family_ensemble_table(sub)
     # res: Init {m0, m1} and Tr. Reg. {m0, m2}; vit: Hparam {m4, m5}
-    assert list(table["group"].unique()) == [ens.WITHIN, "Init", "Hparam", "Tr. Reg.", ens.WITHIN_AT, ens.ACROSS]
-    row = table[(table.group == ens.WITHIN) & (table.family == "res") & (table.n_models == 2)].iloc[0]
+    assert list(table["group"].unique()) == [fe.WITHIN, "Init", "Hparam", "Tr. Reg.", fe.WITHIN_AT, fe.ACROSS]
+    row = table[(table.group == fe.WITHIN) & (table.family == "res") & (table.n_models == 2)].iloc[0]
     assert row["n_subsets"] == 3
     assert row["err_rate"] == pytest.approx(within[(within.family == "res") & (within.n_models == 2)]["err_rate"].mean()
                                             * 100)
@@ -116,11 +117,11 @@ def test_setting_groups_are_the_subsets_of_setting_members_with_naive_err():
                   ("m6", "res", "adversarial_training"), ("m7", "vit", "baseline"), ("m8", "vit", "hparam"),
                   ("m9", "cnn", "seed")])  # cnn has no baseline: no setting groups
     sizes = (2, 3, 4)
-    sub = ens.family_ensembles(logits, y, meta, sizes=sizes)
+    sub = fe.family_ensembles(logits, y, meta, sizes=sizes)
     members = setting_members(meta)
-    expected = {(f, s, n, ",".join(c)) for (f, s), ms in members.items() if s in ens.SETTING_GROUPS
+    expected = {(f, s, n, ",".join(c)) for (f, s), ms in members.items() if s in fe.SETTING_GROUPS
                 for n in sizes for c in itertools.combinations(ms, n)}
-    got = sub[sub.group.isin(ens.SETTING_GROUPS)]
+    got = sub[sub.group.isin(fe.SETTING_GROUPS)]
     assert set(zip(got.family, got.group, got.n_models, got.members)) == expected
     assert len(got) == len(expected)  # no duplicates
     # res: Init {m0,m1,m2} (3 pairs, 1 triple), Hparam {m0,m3} (1 pair), Tr. Reg. {m0,m4,m5}; vit: Hparam {m7,m8}
@@ -132,7 +133,7 @@ def test_setting_groups_are_the_subsets_of_setting_members_with_naive_err():
         assert (r["err_ensemble"], r["n_all_wrong"]) == (pytest.approx(err, abs=1e-12), n_all)
         assert r["err_rate"] == pytest.approx(rate, abs=1e-12)
         assert r["err_rate"] == pytest.approx(ens.error_reduction_rate([logits[m] for m in r["members"].split(",")], y))
-    table = ens.family_ensemble_table(sub)
+    table = fe.family_ensemble_table(sub)
     row = table[(table.group == "Tr. Reg.") & (table.family == "res") & (table.n_models == 2)].iloc[0]
     part = got[(got.group == "Tr. Reg.") & (got.family == "res") & (got.n_models == 2)]
     assert row["n_subsets"] == 3 and row["err_rate"] == pytest.approx(part["err_rate"].mean() * 100)
@@ -144,19 +145,19 @@ def test_setting_groups_leave_the_other_groups_unchanged():
     rows = [(f"m{i}", f"f{i % 3}", ["baseline", "seed", "hparam"][i // 3]) for i in range(9)]
     with_settings = _meta(rows)
     without = _meta([(m, f, "augmentation") for m, f, _ in rows])  # no baseline: no setting groups
-    a = ens.family_ensembles(logits, y, with_settings, sizes=(2, 3), max_combos=2, seed=3)
-    b = ens.family_ensembles(logits, y, without, sizes=(2, 3), max_combos=2, seed=3)
+    a = fe.family_ensembles(logits, y, with_settings, sizes=(2, 3), max_combos=2, seed=3)
+    b = fe.family_ensembles(logits, y, without, sizes=(2, 3), max_combos=2, seed=3)
     assert set(a.group) - set(b.group) == {"Init", "Hparam"}
-    pd.testing.assert_frame_equal(a[~a.group.isin(ens.SETTING_GROUPS)].reset_index(drop=True), b.reset_index(drop=True))
+    pd.testing.assert_frame_equal(a[~a.group.isin(fe.SETTING_GROUPS)].reset_index(drop=True), b.reset_index(drop=True))
 
 
 def test_across_family_sampling_is_distinct_and_valid():
     logits, y = _logits(n_models=8, n_images=20, seed=3)
     meta = _meta([(f"m{i}", f"f{i % 4}", "baseline") for i in range(8)])
-    full = ens.family_ensembles(logits, y, meta, sizes=(3,))
-    assert len(full[full.group == ens.ACROSS]) == 4 * 2 ** 3  # C(4,3) family triples × 2 members each
-    sampled = ens.family_ensembles(logits, y, meta, sizes=(3,), max_combos=5, seed=1)
-    acr = sampled[sampled.group == ens.ACROSS]
+    full = fe.family_ensembles(logits, y, meta, sizes=(3,))
+    assert len(full[full.group == fe.ACROSS]) == 4 * 2 ** 3  # C(4,3) family triples × 2 members each
+    sampled = fe.family_ensembles(logits, y, meta, sizes=(3,), max_combos=5, seed=1)
+    acr = sampled[sampled.group == fe.ACROSS]
     assert len(acr) == 5 and acr["members"].nunique() == 5
     fam = meta["family"]
     assert all(len({fam[m] for m in s.split(",")}) == 3 for s in acr["members"])
@@ -173,15 +174,15 @@ def test_diverse_beats_random_rule():
 
 
 def test_across_beats_within_rule():
-    table = pd.DataFrame({"group": [ens.WITHIN, ens.WITHIN, ens.WITHIN_AT, ens.ACROSS],
+    table = pd.DataFrame({"group": [fe.WITHIN, fe.WITHIN, fe.WITHIN_AT, fe.ACROSS],
                           "family": ["res", "vit", "res", "(all)"], "n_models": [2, 2, 2, 2],
                           "err_rate": [3.0, 4.0, 20.0, 10.0]})
     verdict, evidence, measured = ef.across_beats_within_training(table)
     assert (verdict, measured) == ("reproduced", 1.0)  # the AT group is not compared
     table.loc[1, "err_rate"] = 11.0
     assert ef.across_beats_within_training(table)[0::2] == ("not reproduced", 0.5)
-    assert ef.across_beats_within_training(table[table.group != ens.WITHIN])[0] == "not testable"
-    assert ef.across_beats_within_training(table[table.group != ens.ACROSS])[0] == "not testable"
+    assert ef.across_beats_within_training(table[table.group != fe.WITHIN])[0] == "not testable"
+    assert ef.across_beats_within_training(table[table.group != fe.ACROSS])[0] == "not testable"
     # per-setting groups: reported in the evidence, not part of the rule
     settings = pd.DataFrame({"group": ["Init", "Hparam", "Tr. Reg."], "family": ["res"] * 3, "n_models": [2] * 3,
                              "err_rate": [2.0, 3.0, 15.0]})

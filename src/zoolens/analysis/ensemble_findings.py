@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from zoolens.analysis.ensembles import ACROSS, SETTING_GROUPS, WITHIN
+from zoolens.analysis.family_ensembles import ACROSS, SETTING_GROUPS, WITHIN
 
 
 def diverse_beats_random(t3: pd.DataFrame) -> tuple[str, str, float | None]:

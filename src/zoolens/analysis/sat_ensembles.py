@@ -11,6 +11,7 @@ import pandas as pd
 
 from zoolens.analysis import ensemble_findings
 from zoolens.analysis import ensembles as ens
+from zoolens.analysis import family_ensembles as fe
 from zoolens.analysis.result import Analysis
 
 #: The claims :func:`analyze_ensemble_diversity` decides.
@@ -46,8 +47,8 @@ def analyze_ensemble_diversity(a: Analysis, subsets: pd.DataFrame, t3: pd.DataFr
                "Mean over the N-subsets of models spanning k clusters; dotted: mean over all subsets (random "
                "members).", metrics)
     a.finding("sat.diverse_beats_random", *ensemble_findings.diverse_beats_random(t3))
-    fam = ens.family_ensembles(logits, labels, meta, sizes, seed=seed)
-    table = ens.family_ensemble_table(fam)
+    fam = fe.family_ensembles(logits, labels, meta, sizes, seed=seed)
+    table = fe.family_ensemble_table(fam)
     a.table("ensemble_families", table, "Ensembles of one family's training variants (pooled, and per Table 2 "
                                         "setting: Init, Hparam, Tr. Reg.) vs across families (Fig. 8); "
                                         "adversarially trained members reported apart")
