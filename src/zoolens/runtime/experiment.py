@@ -37,6 +37,10 @@ class Experiment(Protocol):
         Registry key, study-file section (``[criticality]``) and the run directory's kind.
     config_class:
         Its settings dataclass (fields made with :func:`zoolens.config.setting`).
+
+    Optionally, ``roles``: the model roles it accepts (SAT: ``full``, ``source``, ``target``);
+    a study passes its ``[models] one_sided`` table to such an experiment, and only to it, as
+    ``context["roles"]``.
     """
 
     name: str

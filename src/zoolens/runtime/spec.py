@@ -9,6 +9,7 @@ out = "runs/demo"                 # criticality/ and similarity/ run directories
 zoo = "fmnist-mini"               # and/or
 refs = ["timm:resnet50@/weights/r50.pth"]
 only = ["resnet_baseline"]        # with zoo: only these
+one_sided = { resnet_baseline = "source" }   # optional: newcomers of [similarity] (source|target|full)
 
 [data]
 source = "fashion-mnist"
@@ -36,6 +37,15 @@ A section is any registered experiment (:mod:`zoolens.runtime.experiment`); its 
 are the fields of the experiment's config class, with the same defaults as the CLI
 and the Python API. ``[data]`` gives every section its source, seed and (unless the
 section has its own) image count.
+
+``[models] one_sided`` gives some of the study's models a role (App. G.1 of the SAT paper,
+as ``zoolens similarity --add REF --one-sided ROLE``): its keys are models of the study (a
+reference or a display name), its values ``source``, ``target`` or ``full``. The roles go,
+as ``context["roles"]``, to the experiments that declare the roles they accept (an
+attribute ``roles``: ``[similarity]``); the other experiments do not see them. The
+resolved spec records them as ``one_sided`` (``{reference: role}``, ``full`` left out:
+it is the default) only when some model is one-sided, so a study without them resolves
+exactly as before.
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ from typing import Any
 
 from zoolens.config import from_mapping, integer
 from zoolens.errors import ZoolensError
+from zoolens.models.refs import display_name
 from zoolens.runtime.driver import run_experiment
 from zoolens.runtime.executors import ExecutorConfig, make_executor
 from zoolens.runtime.experiment import experiments, get_experiment
@@ -65,9 +76,10 @@ FROM_DATA = {"data": "source", "data_seed": "seed"}  # experiment fields that on
 _INT, _STR = (int,), (str,)
 TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     "study": {"name": _STR, "out": _STR},
-    "models": {"zoo": _STR, "refs": (list,), "only": (list,)},
+    "models": {"zoo": _STR, "refs": (list,), "only": (list,), "one_sided": (dict,)},
     "data": {"source": _STR, "n_images": _INT, "seed": _INT},
 }
+_EXAMPLES = {("models", "one_sided"): 'e.g. one_sided = { "zoo:fmnist-mini/vit_improved" = "source" }'}
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list",
                dict: "a table"}
 
@@ -99,7 +111,8 @@ def _check_keys(table: Any, allowed: dict[str, Any] | set[str], where: str) -> N
         ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
             want = " or ".join(dict.fromkeys(_TYPE_NAMES[k] for k in kinds))
-            raise ZoolensError(f"[{where}] {key} must be {want}, got {value!r}", "see examples/*.toml")
+            raise ZoolensError(f"[{where}] {key} must be {want}, got {value!r}",
+                               _EXAMPLES.get((where, key), "see examples/*.toml"))
     for key in ("refs", "only"):  # lists of names
         if where == "models" and key in table and not all(isinstance(v, str) for v in table[key]):
             raise ZoolensError(f"[models] {key} must be a list of strings, got {table[key]!r}",
@@ -109,6 +122,45 @@ def _check_keys(table: Any, allowed: dict[str, Any] | set[str], where: str) -> N
 def _check_data(data: dict[str, Any]) -> None:
     integer(1, allow_none=True)(data["n_images"], "[data] n_images")
     integer(0)(data["seed"], "[data] seed")
+
+
+def role_experiments(names: Any) -> list[Any]:
+    """The experiments among ``names`` that take model roles (those with a ``roles`` attribute)."""
+    known = experiments()
+    return [known[n] for n in names if n in known and getattr(known[n], "roles", None)]
+
+
+def _one_sided(table: dict[str, Any], refs: list[str], sections: list[str]) -> dict[str, str]:
+    """``[models] one_sided`` checked and keyed by reference; only the one-sided (non-``full``) models."""
+    takers = role_experiments(sections)
+    if not takers:
+        raise ZoolensError("[models] one_sided is set but no section of the study uses model roles",
+                           "add a [similarity] section, or remove one_sided")
+    allowed = list(dict.fromkeys(r for exp in takers for r in exp.roles))
+    by_name: dict[str, list[str]] = {}
+    for ref in refs:
+        by_name.setdefault(display_name(ref), []).append(ref)
+    out: dict[str, str] = {}
+    for key, role in table.items():
+        if not isinstance(role, str):
+            raise ZoolensError(f"[models] one_sided role of {key!r} must be a string, got {role!r}",
+                               f'e.g. one_sided = {{ {display_name(refs[-1])!r} = "source" }}')
+        if role not in allowed:
+            raise ZoolensError(f"unknown role {role!r} for {key!r} in [models] one_sided",
+                               f"use one of {', '.join(allowed)}")
+        matches = [key] if key in refs else by_name.get(key, [])
+        if len(matches) > 1:
+            raise ZoolensError(f"[models] one_sided names {key!r}, the display name of {len(matches)} models",
+                               f"use the full reference, one of {', '.join(matches)}")
+        if not matches:
+            names = list(by_name)
+            shown = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
+            raise ZoolensError(f"[models] one_sided names {key!r}, which is not a model of the study",
+                               f"use a reference or name of the study's models ({shown}), or add it to refs/only")
+        if matches[0] in out:
+            raise ZoolensError(f"[models] one_sided gives {matches[0]} twice", "give each model one role")
+        out[matches[0]] = role
+    return {ref: role for ref, role in out.items() if role != "full"}
 
 
 def section_config(name: str, section: dict[str, Any], data: dict[str, Any]) -> Any:
@@ -146,6 +198,10 @@ def resolve_study(raw: dict[str, Any], *, base: str | Path | None = None, resolv
     data = {**DATA_DEFAULTS, **raw.get("data", {})}
     _check_data(data)
     out: dict[str, Any] = {"study": study, "models": refs, "data": data, "source_file": str(base) if base else None}
+    if "one_sided" in models:
+        one_sided = _one_sided(models["one_sided"], refs, [n for n in known if n in raw])
+        if one_sided:  # recorded only when used: studies without it resolve (and resume) exactly as before
+            out["one_sided"] = one_sided
     for name in known:
         if name in raw:
             out[name] = dataclasses.asdict(section_config(name, raw[name], data))
@@ -187,9 +243,11 @@ def run_study(spec: dict[str, Any], *, progress: bool = False) -> dict[str, Any]
     runner = make_executor(ex)  # one for all parts: on Ray, one connection and the same warm workers
     with top.open(), runner.session():
         for exp, config in parts:
+            takes_roles = "one_sided" in spec and bool(role_experiments([exp.name]))
+            context = {"roles": dict(spec["one_sided"])} if takes_roles else None  # other parts never see them
             try:
                 results[exp.name] = run_experiment(exp, spec["models"], config, out=out / exp.name, executor=runner,
-                                                   progress=progress, preflight=False)
+                                                   progress=progress, preflight=False, context=context)
             except UnitsFailed as exc:  # go on with the next part; report everything at the end
                 failures.update(exc.failures)
         top.write_manifest({"resolved_spec": spec, "complete": not failures, "failed_units": failures})
@@ -199,5 +257,5 @@ def run_study(spec: dict[str, Any], *, progress: bool = False) -> dict[str, Any]
     return results
 
 
-__all__ = ["DATA_DEFAULTS", "load_study", "preflight_study", "resolve_study", "run_study", "section_config",
-           "study_parts"]
+__all__ = ["DATA_DEFAULTS", "load_study", "preflight_study", "resolve_study", "role_experiments", "run_study",
+           "section_config", "study_parts"]

@@ -20,7 +20,7 @@ from zoolens.runtime.rundir import RunDir
 from zoolens.runtime.units import WorkUnit
 from zoolens.similarity.assemble import SatResult, assemble_tables
 from zoolens.similarity.config import SatConfig
-from zoolens.similarity.members import member_digests, pairs_to_measure, register_members
+from zoolens.similarity.members import ROLES, member_digests, pairs_to_measure, register_members
 from zoolens.models.refs import display_name
 from zoolens.similarity.units import check_labels, sat_eval_unit_spec, sat_model_unit_spec
 
@@ -30,11 +30,12 @@ class SatExperiment:
 
     The units' context may carry ``objects`` (in-memory models by name), ``given``
     (``(name, ref)`` pairs of this call; default: the references' display names) and
-    ``roles`` (``{name: full|source|target}``).
+    ``roles`` (``{name or reference: full|source|target}``; a study's ``[models] one_sided``).
     """
 
     name = "similarity"
     config_class = SatConfig
+    roles = ROLES  # the model roles it takes: a study passes its ``one_sided`` table to it
 
     def preflight(self, models: Sequence[str], config: SatConfig) -> None:
         """Settings are checked by the config itself; here the device, the references and the data."""
