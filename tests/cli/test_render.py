@@ -87,3 +87,28 @@ def test_many_numeric_columns_wrap_instead_of_cropping_the_table(columns, capsys
         assert "".join(r[j] for r in cells) == "".join(str(v) for v in df[col])
     if columns == 80:  # here the names still fit whole on one line: only the numbers wrap
         assert any("resnet_baseline" == r[0] for r in cells)
+
+
+def test_a_sat_matrix_too_wide_for_the_terminal_prints_the_extreme_pairs(capsys, monkeypatch):
+    """Many models in a narrow terminal: the most/least similar pairs, not a matrix wrapped to one character."""
+    import numpy as np
+    import pandas as pd
+
+    from zoolens.cli.similarity import _show_sat
+
+    names = [f"model_{i}" for i in range(12)]
+    rng = np.random.default_rng(0)
+    v = rng.uniform(0, 4, (12, 12))
+    sat = pd.DataFrame((v + v.T) / 2, index=pd.Index(names, name="model"), columns=names)
+    monkeypatch.setenv("COLUMNS", "100")
+    _show_sat(sat, "runs/x")
+    out = capsys.readouterr().out
+    assert "66 pairs" in out and "runs/x/sat_matrix.csv" in out
+    iu = np.triu_indices(12, 1)
+    top = np.argmax(sat.to_numpy()[iu])
+    a, b = names[iu[0][top]], names[iu[1][top]]
+    assert a in out and b in out and f"{sat.loc[a, b]:.3f}"[:4] in out
+    monkeypatch.setenv("COLUMNS", "200")
+    _show_sat(sat.iloc[:3, :3], "runs/x")  # fits: the matrix itself
+    out = capsys.readouterr().out
+    assert "SAT matrix" in out and "pairs" not in out

@@ -75,7 +75,31 @@ def similarity_command(
                                              cpus_per_unit=cpus_per_unit))  # API
     emit(res.attack[["model", "clean_accuracy", "adversarial_accuracy", "success_rate"]], "table",
          title="white-box attack")
-    emit(res.sat.round(3).reset_index(), "table", title=f"SAT matrix ({res.out})")
+    _show_sat(res.sat, res.out)
+
+
+def _show_sat(sat, out) -> None:
+    """The SAT matrix when it fits the terminal; else the most and least similar pairs.
+
+    A matrix of many models squeezed into a terminal wraps every name and number into
+    one character per line, which nobody can read; the full matrix is always on disk.
+    """
+    import itertools
+
+    import pandas as pd
+    from rich.console import Console
+
+    from zoolens.cli.render import emit
+
+    names = list(sat.index)
+    if (len(names) + 1) * 9 <= Console().width:  # every column keeps a 6-character number and padding
+        emit(sat.round(3).reset_index(), "table", title=f"SAT matrix ({out})")
+        return
+    pairs = pd.DataFrame([{"model_a": a, "model_b": b, "sat": round(float(sat.loc[a, b]), 3)}
+                          for a, b in itertools.combinations(names, 2)]).sort_values("sat", ascending=False)
+    shown = pd.concat([pairs.head(5), pairs.tail(5)]) if len(pairs) > 10 else pairs
+    emit(shown, "table", keys=["model_a", "model_b"],
+         title=f"SAT: the 5 most and 5 least similar of {len(pairs)} pairs (the whole matrix: {out}/sat_matrix.csv)")
 
 
 __all__ = ["similarity_command"]
