@@ -4,8 +4,8 @@ The ResNet family mirrors both studies' training-method axes (baseline, second s
 hyper-parameters, label smoothing, mixup/cutmix, strong augmentation, PGD adversarial
 training at three L∞ budgets, an improved recipe); the ViT family has the same axes but
 adversarial training (SAT paper Table 2 compares ResNet-50 and ViT-S); every other family
-has a baseline and a second seed. Budgets are sized so the whole zoo trains in well under
-an hour on two CPU cores.
+has a baseline and a second seed. Budgets are sized for a CPU: every model trains in
+minutes to half an hour on one core (docs/zoo.md, "Training budget").
 """
 
 from __future__ import annotations
