@@ -251,6 +251,9 @@ def test_cli_commands(runs, tmp_path):
     r = CliRunner().invoke(app, ["analyze", str(runs["root"] / "crit"), "-q"])
     assert r.exit_code == 0, r.output
     assert "figures" in r.output
+    r = CliRunner().invoke(app, ["analyze", str(runs["root"] / "sat"), "-q", "--no-ensembles"])
+    assert r.exit_code == 0, r.output
+    assert "a study with [measures]" in " ".join(r.output.split())  # evidence prints as text, not rich markup
     out = tmp_path / "r.html"
     r = CliRunner().invoke(app, ["report", str(runs["root"] / "crit"), "--out", str(out)])
     assert r.exit_code == 0 and out.is_file() and str(out) in r.output

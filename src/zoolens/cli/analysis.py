@@ -46,14 +46,17 @@ def analyze_command(
 
     k_value = _parse_k(k)
     pairs = [parse_pair(p) for p in stability_pair] if stability_pair else None
+    from rich.markup import escape
+
     console = Console()
     for d in run:
         a = analyze(d, baseline=baseline, exclude_category=exclude_category, k=k_value, compare=compare, seed=seed,
                     progress=not quiet, ensembles=not no_ensembles, against=against, measures=measures,
                     stability_pairs=pairs)
-        console.print(f"{d}: {len(a.figures)} figures, {len(a.tables)} tables → {a.folder}")
-        for f in a.findings:
-            console.print(f"  {f['id']}: [bold]{f['verdict']}[/bold] — {f['evidence']}", highlight=False)
+        console.print(escape(f"{d}: {len(a.figures)} figures, {len(a.tables)} tables → {a.folder}"), highlight=False)
+        for f in a.findings:  # evidence is plain text: "[measures]" must print, not vanish as rich markup
+            console.print(f"  {escape(f['id'])}: [bold]{escape(f['verdict'])}[/bold] — {escape(f['evidence'])}",
+                          highlight=False)
 
 
 def _parse_k(k: str | None) -> int | str | None:
