@@ -39,6 +39,14 @@ class MantelResult:
     method: str
 
 
+def relabellings(n: int, exact: bool, permutations: int, seed: int) -> np.ndarray:
+    """(P, n) model relabellings: all n! when ``exact``, else ``permutations`` seeded random ones."""
+    if exact:
+        return np.array(list(itertools.permutations(range(n))))
+    rng = np.random.default_rng(seed)
+    return np.array([rng.permutation(n) for _ in range(permutations)])
+
+
 def _check(a: np.ndarray, b: np.ndarray) -> None:
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape != b.shape:
         raise ValueError(f"mantel needs two square matrices of one shape, got {a.shape} and {b.shape}")
@@ -104,11 +112,7 @@ def mantel(a, b, *, method: str = "spearman", permutations: int = 9999, seed: in
         return MantelResult(math.nan, math.nan, n, n_pairs, 0, False, method)
     r = float(_corr_rows(x[None], b[iu][None], (base & np.isfinite(b[iu]))[None])[0])
     exact = math.factorial(n) <= max(permutations, 1) or n <= EXACT_UP_TO
-    if exact:
-        perms = np.array(list(itertools.permutations(range(n))))
-    else:
-        rng = np.random.default_rng(seed)
-        perms = np.array([rng.permutation(n) for _ in range(permutations)])
+    perms = relabellings(n, exact, permutations, seed)
     hits = 0
     for chunk in np.array_split(perms, max(1, len(perms) // 512)):
         # b with models relabelled: b_π[i, j] = b[π(i), π(j)], read off at the upper triangle
@@ -135,4 +139,4 @@ def _upper_mirrored(m: np.ndarray, iu, rank: bool) -> np.ndarray:
     return out
 
 
-__all__ = ["EXACT_UP_TO", "MantelResult", "mantel"]
+__all__ = ["EXACT_UP_TO", "MantelResult", "mantel", "relabellings"]

@@ -10,13 +10,12 @@ recomputes the statistic mean(within) − mean(across) with the matrix unchanged
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from zoolens.analysis.mantel import EXACT_UP_TO
+from zoolens.analysis.mantel import EXACT_UP_TO, relabellings
 
 
 @dataclass(frozen=True)
@@ -83,11 +82,7 @@ def within_across_permutation(matrix, groups, *, permutations: int = 9999, seed:
     if not math.isfinite(d):
         return GroupPermutationResult(d, math.nan, n, n_within, n_across, 0, False)
     exact = n <= EXACT_UP_TO
-    if exact:
-        perms = np.array(list(itertools.permutations(range(n))))
-    else:
-        rng = np.random.default_rng(seed)
-        perms = np.array([rng.permutation(n) for _ in range(permutations)])
+    perms = relabellings(n, exact, permutations, seed)
     hits = 0
     for chunk in np.array_split(perms, max(1, len(perms) // 512)):
         # permuting the labels is permuting the models of the matrix under fixed labels:
