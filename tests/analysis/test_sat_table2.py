@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zoolens.analysis import sat_table2
+from zoolens.analysis import sat_bootstrap, sat_table2
 from zoolens.similarity.sat import sat_from_outcomes, sat_matrix_from_transfer
 
 META = pd.DataFrame(
@@ -68,13 +68,13 @@ def test_means_equal_a_naive_average_over_the_setting_pairs():
 def test_weighted_sat_with_unit_weights_is_eq1_and_with_counts_is_the_resampled_recount():
     images = _images(seed=1)
     names = list(META.index)
-    outcomes, ids = sat_table2.pair_outcomes(images, names)
+    outcomes, ids = sat_bootstrap.pair_image_outcomes(images, itertools.combinations(names, 2))
     x = images[images["both_correct"]]
     for a, b in [("r0", "r1"), ("r0", "v0"), ("ra", "va")]:
         fab = x[(x.source == a) & (x.target == b)].sort_values("image")
         fba = x[(x.source == b) & (x.target == a)].sort_values("image")
         ones = np.ones((1, len(ids)))
-        got = sat_table2._weighted_sat(outcomes[(a, b)], ones, 1e-2)[0]
+        got = sat_bootstrap.weighted_sat(outcomes[(a, b)], ones, 1e-2)[0]
         assert got == pytest.approx(sat_from_outcomes(fab["fooled"].to_numpy(), fba["fooled"].to_numpy()))
         # a resample that draws image ids with repetition equals the SAT of the repeated outcomes
         rng = np.random.default_rng(3)
@@ -83,7 +83,7 @@ def test_weighted_sat_with_unit_weights_is_eq1_and_with_counts_is_the_resampled_
         rep_ab = np.concatenate([fab.set_index("image").loc[[i for i in ids[draw] if i in set(fab.image)], "fooled"]])
         rep_ba = np.concatenate([fba.set_index("image").loc[[i for i in ids[draw] if i in set(fba.image)], "fooled"]])
         want = sat_from_outcomes(rep_ab, rep_ba) if len(rep_ab) else np.log(1e-2)
-        assert sat_table2._weighted_sat(outcomes[(a, b)], w, 1e-2)[0] == pytest.approx(want)
+        assert sat_bootstrap.weighted_sat(outcomes[(a, b)], w, 1e-2)[0] == pytest.approx(want)
 
 
 def test_the_rule_holds_on_the_papers_own_table_and_reads_the_data():

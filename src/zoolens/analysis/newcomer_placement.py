@@ -32,7 +32,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from zoolens.similarity.sat import EPS_S, x_ab_rows
+from zoolens.analysis.sat_bootstrap import pair_image_outcomes, weighted_sat
+from zoolens.similarity.sat import EPS_S
 
 #: Roles of a SAT run's members that were added one-sided (App. G.1, both directions).
 ONE_SIDED_ROLES = ("source", "target")
@@ -231,26 +232,16 @@ def image_bootstrap_draws(transfer_images: pd.DataFrame, newcomer: str, members:
     pandas.DataFrame
         R × len(members) SAT replicates (NaN for a member with no measured direction).
     """
-    x = x_ab_rows(transfer_images)
-    x = x[(x["source"] == newcomer) | (x["target"] == newcomer)]
     images = np.sort(pd.unique(transfer_images["image"]))
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(images), size=(int(n_resamples), len(images)))
     weights = np.stack([np.bincount(r, minlength=len(images)) for r in idx]) if len(images) else \
         np.zeros((int(n_resamples), 0))
+    outcomes, _ = pair_image_outcomes(transfer_images, [(newcomer, b) for b in members], images)
     out = np.full((int(n_resamples), len(members)), np.nan)
     for j, b in enumerate(members):
-        dirs = [g for key, g in x.groupby(["source", "target"]) if set(key) == {newcomer, b} and key[0] != key[1]]
-        if not dirs:
-            continue
-        fooled = np.zeros(len(images))
-        pos = np.searchsorted(images, dirs[0]["image"].to_numpy())
-        for g in dirs:
-            fooled[np.searchsorted(images, g["image"].to_numpy())] += g["fooled"].to_numpy(dtype=float)
-        den = len(dirs) * weights[:, pos].sum(axis=1)
-        num = weights @ fooled
-        inner = np.where(den > 0, 100.0 * num / np.maximum(den, 1), 0.0)
-        out[:, j] = np.log(np.maximum(eps_s, inner))
+        if (newcomer, b) in outcomes:
+            out[:, j] = weighted_sat(outcomes[(newcomer, b)], weights, eps_s)
     return pd.DataFrame(out, columns=list(members))
 
 

@@ -27,7 +27,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from zoolens.similarity.sat import EPS_S, x_ab_rows
+from zoolens.analysis.sat_bootstrap import pair_image_outcomes, weighted_sat
+from zoolens.similarity.sat import EPS_S
 
 #: Setting → the model categories (besides the family baseline) that belong to it.
 SETTINGS: dict[str, tuple[str, ...]] = {
@@ -75,40 +76,6 @@ def setting_members(meta: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def pair_outcomes(transfer_images: pd.DataFrame, models: Sequence[str]) -> tuple[dict, np.ndarray]:
-    """Per unordered pair, the images of X_AB and the fooled directions per image.
-
-    Returns
-    -------
-    (pairs, images)
-        ``pairs[(a, b)] = (index into images, fooled count 0/1/2, number of directions)``
-        for a < b in ``models`` order; ``images``: the sorted image ids.
-    """
-    t = x_ab_rows(transfer_images)
-    t = t[t["source"].isin(models) & t["target"].isin(models) & (t["source"] != t["target"])]
-    images = np.unique(t["image"].to_numpy()) if len(t) else np.zeros(0, dtype=np.int64)
-    groups = {k: g for k, g in t.groupby(["source", "target"], sort=False)}
-    pairs = {}
-    order = {m: i for i, m in enumerate(models)}
-    for a, b in itertools.combinations(sorted(models, key=order.get), 2):
-        dirs = [g for g in (groups.get((a, b)), groups.get((b, a))) if g is not None]
-        if not dirs:
-            continue
-        fooled = pd.concat([g.set_index("image")["fooled"].astype(int) for g in dirs], axis=1).fillna(0).sum(axis=1)
-        pairs[(a, b)] = (np.searchsorted(images, fooled.index.to_numpy()), fooled.to_numpy(dtype=np.int64), len(dirs))
-    return pairs, images
-
-
-def _weighted_sat(pair: tuple[np.ndarray, np.ndarray, int], weights: np.ndarray, eps_s: float) -> np.ndarray:
-    """SAT of one pair under image weights (R, n_images): Eq. 1 with each image counted w times."""
-    idx, fooled, ndir = pair
-    w = weights[:, idx]
-    n = w.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inner = np.where(n > 0, 100.0 * (w * fooled).sum(axis=1) / (ndir * n), 0.0)
-    return np.log(np.maximum(eps_s, inner))
-
-
 def table2(sat: pd.DataFrame, meta: pd.DataFrame, transfer_images: pd.DataFrame | None = None, *,
            n_resamples: int = 1000, level: float = 0.95, seed: int = 0, eps_s: float = EPS_S) -> pd.DataFrame:
     """Table 2: mean SAT among the variants of each setting, per family, with bootstrap intervals.
@@ -144,11 +111,11 @@ def table2(sat: pd.DataFrame, meta: pd.DataFrame, transfer_images: pd.DataFrame 
                                             if meta.loc[a, "family"] != meta.loc[b, "family"]]
     boot: dict[tuple[str, str], np.ndarray] = {}
     if transfer_images is not None and len(transfer_images):
-        outcomes, images = pair_outcomes(transfer_images, names)
+        outcomes, images = pair_image_outcomes(transfer_images, all_pairs)
         rng = np.random.default_rng(seed)
         weights = rng.multinomial(len(images), np.full(len(images), 1.0 / len(images)), size=int(n_resamples))
         needed = {tuple(sorted(p, key=names.index)) for ps in groups.values() for p in ps}
-        boot = {p: _weighted_sat(outcomes[p], weights, eps_s) for p in needed if p in outcomes}
+        boot = {p: weighted_sat(outcomes[p], weights, eps_s) for p in needed if p in outcomes}
     tail = (1.0 - level) / 2.0
     rows = []
     for (family, setting), pairs in groups.items():
@@ -220,5 +187,5 @@ def paper_order_holds(paper: Mapping[str, Mapping[str, float]] = PAPER) -> dict[
     return {arch: order_holds(v["Init"], v["Hparam"], v["Tr. Reg."], v["All"]) for arch, v in paper.items()}
 
 
-__all__ = ["ADVERSARIAL", "ALL", "PAPER", "SETTINGS", "order_holds", "pair_outcomes", "paper_order_holds",
+__all__ = ["ADVERSARIAL", "ALL", "PAPER", "SETTINGS", "order_holds", "paper_order_holds",
            "setting_members", "table2", "table2_order"]
