@@ -11,18 +11,10 @@ without gradients, inside its own preprocessing wrapper (normalization is the wr
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from zoolens.zoo.augment import resize_to
 from zoolens.zoo.train import TargetFn
-
-
-def to_input_size(x: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
-    """``x`` ([0,1], N×C×H×W) resized to ``size``'s H×W as the zoo's pipeline resizes (bilinear, no antialias)."""
-    hw = (int(size[-2]), int(size[-1]))
-    if tuple(x.shape[-2:]) == hw:
-        return x
-    return F.interpolate(x, size=hw, mode="bilinear", align_corners=False, antialias=False)
 
 
 def teacher_labels(teacher: nn.Module) -> TargetFn:
@@ -44,9 +36,9 @@ def teacher_labels(teacher: nn.Module) -> TargetFn:
 
     def targets(x: torch.Tensor, _true: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return teacher(to_input_size(x, size)).argmax(1).to(torch.int64)
+            return teacher(resize_to(x, (int(size[-2]), int(size[-1])))).argmax(1).to(torch.int64)
 
     return targets
 
 
-__all__ = ["teacher_labels", "to_input_size"]
+__all__ = ["teacher_labels"]

@@ -16,11 +16,13 @@ from zoolens.data.sources import load_fashion_mnist
 from zoolens.zoo.recipes import Recipe
 
 
-def resize_to(x: torch.Tensor, hw: int) -> torch.Tensor:
-    """Resize [0,1] images to ``hw``×``hw`` the way the evaluation pipeline does (bilinear, no antialias)."""
-    if x.shape[-1] == hw and x.shape[-2] == hw:
+def resize_to(x: torch.Tensor, hw: int | tuple[int, int]) -> torch.Tensor:
+    """Resize [0,1] images to ``hw``×``hw`` (or ``(h, w)``) the way the evaluation pipeline does
+    (bilinear, no antialias)."""
+    size = (hw, hw) if isinstance(hw, int) else (int(hw[0]), int(hw[1]))
+    if tuple(x.shape[-2:]) == size:
         return x
-    return F.interpolate(x, size=(hw, hw), mode="bilinear", align_corners=False, antialias=False)
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=False)
 
 
 def load_split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
