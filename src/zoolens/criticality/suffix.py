@@ -22,44 +22,18 @@ Every result is checked against the naive engine in the tests.
 
 from __future__ import annotations
 
-import contextlib
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import fx, nn
 from torch.func import functional_call
 
+from zoolens.criticality.fx_tools import Kind, Tracer, classify, default_args, no_inplace, swapped_parameters
+
 _INPLACE_FUNCS = {operator.iadd: operator.add, operator.isub: operator.sub, operator.imul: operator.mul,
                   operator.itruediv: operator.truediv}
-
-
-class _Tracer(fx.Tracer):
-    """torch.fx tracer that keeps timm's untraceable modules and functions as leaves."""
-
-    def __init__(self) -> None:
-        try:
-            from timm.layers import get_notrace_functions, get_notrace_modules
-
-            self._leaf_types = tuple(get_notrace_modules())
-            autowrap = tuple(get_notrace_functions())
-        except ImportError:  # pragma: no cover - timm is a dependency
-            self._leaf_types, autowrap = (), ()
-        super().__init__(autowrap_functions=autowrap)
-
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        if self._leaf_types and isinstance(m, self._leaf_types):
-            return True
-        return super().is_leaf_module(m, qualname)
-
-
-@dataclass
-class _Kind:
-    """How a node's value depends on the batch: ``batch`` (tensor, dim), ``const`` or ``varying``."""
-
-    kind: str
-    dim: int = 0
 
 
 @dataclass
@@ -72,21 +46,6 @@ class SuffixPlan:
     inject: list[fx.Node]           # nodes that read the layer's parameters
     batched: bool                   # all seeds in one pass (inject nodes are module calls)
     last_use: dict[fx.Node, int] = field(default_factory=dict)
-
-
-@contextlib.contextmanager
-def no_inplace(net: nn.Module) -> Iterator[None]:
-    """Temporarily switch modules' ``inplace`` flags off (stored clean values must not be overwritten)."""
-    changed = []
-    for m in net.modules():
-        if getattr(m, "inplace", False) is True:
-            changed.append(m)
-            m.inplace = False
-    try:
-        yield
-    finally:
-        for m in changed:
-            m.inplace = True
 
 
 class SuffixGraph:
@@ -102,8 +61,8 @@ class SuffixGraph:
 
     def __init__(self, net: nn.Module, input_shape: tuple[int, ...]):
         net.eval()
-        self._concrete = _default_args(net) or {}
-        graph = _Tracer().trace(net, concrete_args=self._concrete or None)
+        self._concrete = default_args(net) or {}
+        graph = Tracer().trace(net, concrete_args=self._concrete or None)
         self.gm = fx.GraphModule(net, graph)
         self.net = net
         self.nodes: list[fx.Node] = list(graph.nodes)
@@ -169,13 +128,13 @@ class SuffixGraph:
             env = {n: v for n, v in env.items() if n in keep}
         return out, env
 
-    def _probe(self, input_shape: tuple[int, ...]) -> dict[fx.Node, _Kind]:
+    def _probe(self, input_shape: tuple[int, ...]) -> dict[fx.Node, Kind]:
         gen = torch.Generator().manual_seed(0)
         x = torch.randn(2, *input_shape, generator=gen)
         with torch.inference_mode():
             _, env1 = self.run(x[:1])
             _, env2 = self.run(x)
-        return {n: _classify(env1[n], env2[n]) for n in env1}
+        return {n: classify(env1[n], env2[n]) for n in env1}
 
     # ----------------------------------------------------------------- planning
     def _inject_nodes(self, layer: str, param_names: tuple[str, ...]) -> tuple[list[fx.Node], bool]:
@@ -195,7 +154,7 @@ class SuffixGraph:
         if key in self._plans:
             return self._plans[key]
         inject, module_calls = self._inject_nodes(layer, param_names)
-        batch_kind = lambda n: self.kinds.get(n, _Kind("const")).kind == "batch"  # noqa: E731
+        batch_kind = lambda n: self.kinds.get(n, Kind("const")).kind == "batch"  # noqa: E731
         # Seeds share one pass only when the layer runs as a module call with a batched output.
         batched = batched and module_calls and all(batch_kind(n) for n in inject) and batch_kind(self.output.args[0])
         affected: set[fx.Node] = set(inject)
@@ -208,7 +167,7 @@ class SuffixGraph:
             stack = [a for n in affected for a in n.all_input_nodes if a not in needed]
             while stack:
                 a = stack.pop()
-                if a in needed or self.kinds.get(a, _Kind("const")).kind != "varying":
+                if a in needed or self.kinds.get(a, Kind("const")).kind != "varying":
                     continue
                 needed.add(a)
                 stack.extend(i for i in a.all_input_nodes if i not in needed)
@@ -270,7 +229,7 @@ class SuffixGraph:
         s = len(param_sets)
         chunked = []
         for a in node.args:
-            if isinstance(a, fx.Node) and self.kinds.get(a, _Kind("const")).kind == "batch":
+            if isinstance(a, fx.Node) and self.kinds.get(a, Kind("const")).kind == "batch":
                 chunked.append(torch.chunk(env[a], s, dim=self.kinds[a].dim))
             else:
                 v = env[a] if isinstance(a, fx.Node) else a
@@ -294,55 +253,4 @@ class SuffixGraph:
             return env[self.output.args[0]]
 
 
-@contextlib.contextmanager
-def swapped_parameters(net: nn.Module, layer: str, params: dict[str, torch.Tensor]) -> Iterator[None]:
-    """Temporarily overwrite the direct parameters of ``layer`` in place (restored on exit)."""
-    module = net.get_submodule(layer) if layer else net
-    own = dict(module.named_parameters(recurse=False))
-    saved = {k: own[k].detach().clone() for k in params}
-    try:
-        with torch.no_grad():
-            for k, v in params.items():
-                own[k].copy_(v.to(own[k].device, own[k].dtype))
-        yield
-    finally:
-        with torch.no_grad():
-            for k, v in saved.items():
-                own[k].copy_(v)
-
-
-def _default_args(net: nn.Module) -> dict[str, Any] | None:
-    """Optional forward arguments (e.g. a ViT's ``attn_mask=None, is_causal=False``) traced as constants."""
-    import inspect
-
-    params = list(inspect.signature(net.forward).parameters.values())[1:]
-    concrete = {p.name: p.default for p in params
-                if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
-    return concrete or None
-
-
-def _classify(v1: Any, v2: Any) -> _Kind:
-    if isinstance(v1, torch.Tensor) and isinstance(v2, torch.Tensor):
-        if v1.shape == v2.shape:
-            return _Kind("const")
-        diff = [d for d in range(v1.dim()) if v1.shape[d] != v2.shape[d]] if v1.dim() == v2.dim() else []
-        if len(diff) == 1 and v2.shape[diff[0]] == 2 * v1.shape[diff[0]]:
-            return _Kind("batch", diff[0])
-        return _Kind("varying")
-    try:
-        same = bool(v1 == v2) if not isinstance(v1, (tuple, list)) else _same_seq(v1, v2)
-    except Exception:
-        same = False
-    return _Kind("const" if same else "varying")
-
-
-def _same_seq(a, b) -> bool:
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor):
-            if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.shape == y.shape):
-                return False
-        elif x != y:
-            return False
-    return True
+__all__ = ["SuffixGraph", "SuffixPlan", "no_inplace", "swapped_parameters"]
