@@ -9,6 +9,7 @@ import os
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -147,3 +148,32 @@ def digits_features2():
 
 def digits_features3():
     return digits_features(13)
+
+
+# ---------------------------------------------------------------- criticality helpers
+def assert_same_criticality(a: pd.DataFrame, b: pd.DataFrame, atol: float = 1e-5) -> None:
+    assert list(a["layer"]) == list(b["layer"]) and list(a["seed"]) == list(b["seed"])
+    for col in ("cosine_distance", "top1_agreement", "accuracy", "l1", "l2", "nonfinite"):
+        x, y = a[col].to_numpy(float), b[col].to_numpy(float)
+        assert np.array_equal(np.isnan(x), np.isnan(y)), col
+        ok = ~np.isnan(x)
+        assert np.abs(x[ok] - y[ok]).max(initial=0) <= atol, (col, np.abs(x[ok] - y[ok]).max())
+        # and relative to the signal, so tiny distances are not compared trivially
+        assert np.abs(x[ok] - y[ok]).max(initial=0) <= 1e-3 * np.abs(x[ok]).max(initial=0) + 1e-12, col
+
+
+def timm_small(name: str, size: int, **kw) -> WrappedModel:
+    """A 10-class timm model at a small input size, head scaled so outputs are confident
+    (at init, softmax outputs are near-uniform and every distance would be ~1e-10)."""
+    import functools
+
+    import timm
+
+    from zoolens.models.reinit import build_seeded
+
+    build = functools.partial(timm.create_model, name, num_classes=10, **kw)
+    net = build_seeded(build, 0).eval()
+    with torch.no_grad():
+        net.get_classifier().weight.mul_(200.0)
+    return WrappedModel(net, name=f"timm:{name}", num_classes=10, reinitializer=Reinitializer(build),
+                        preprocess=PreprocessConfig(input_size=(3, size, size), crop_pct=1.0))

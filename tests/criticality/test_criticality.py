@@ -18,37 +18,11 @@ from zoolens.models import discover_layers, load_model
 from zoolens.models.reinit import Reinitializer
 from zoolens.models.wrapper import PreprocessConfig, WrappedModel
 
+from tests.factories import assert_same_criticality as _assert_same
+from tests.factories import timm_small as _timm_small
 from tests.factories import tiny_model
 
 METRICS = ["cosine_distance", "top1_agreement", "accuracy", "l1", "l2", "nonfinite"]
-
-
-def _assert_same(a: pd.DataFrame, b: pd.DataFrame, atol: float = 1e-5) -> None:
-    assert list(a["layer"]) == list(b["layer"]) and list(a["seed"]) == list(b["seed"])
-    for col in METRICS:
-        x, y = a[col].to_numpy(float), b[col].to_numpy(float)
-        assert np.array_equal(np.isnan(x), np.isnan(y)), col
-        ok = ~np.isnan(x)
-        assert np.abs(x[ok] - y[ok]).max(initial=0) <= atol, (col, np.abs(x[ok] - y[ok]).max())
-        # and relative to the signal, so tiny distances are not compared trivially
-        assert np.abs(x[ok] - y[ok]).max(initial=0) <= 1e-3 * np.abs(x[ok]).max(initial=0) + 1e-12, col
-
-
-def _timm_small(name: str, size: int, **kw) -> WrappedModel:
-    """A 10-class timm model at a small input size, head scaled so outputs are confident
-    (at init, softmax outputs are near-uniform and every distance would be ~1e-10)."""
-    import functools
-
-    import timm
-
-    from zoolens.models.reinit import build_seeded
-
-    build = functools.partial(timm.create_model, name, num_classes=10, **kw)
-    net = build_seeded(build, 0).eval()
-    with torch.no_grad():
-        net.get_classifier().weight.mul_(200.0)
-    return WrappedModel(net, name=f"timm:{name}", num_classes=10, reinitializer=Reinitializer(build),
-                        preprocess=PreprocessConfig(input_size=(3, size, size), crop_pct=1.0))
 
 
 @pytest.mark.parametrize("name,size,kw", [  # resnet18 stays in `make test-quick`; the bigger three are slow

@@ -61,7 +61,8 @@ class CriticalityConfig:
     randomize: str = setting("init", check=_randomize,
                              help="init (architecture's own initializer), zero, or checkpoint:PATH.")
     engine: str = setting("fast", check=one_of(tuple(ENGINES)),
-                          help="fast (exact suffix replay) or naive (full forward per layer).")
+                          help="fast (suffix replay, channels_last, Conv-BN folded), suffix (plain suffix "
+                               "replay) or naive (full forward per layer).")
     include_norm: bool = setting(False, check=boolean(), help="Also randomize normalization layers.")
     layers: str | None = setting(None, check=_layers, help="Regex on module paths selecting the layers.")
     precision: str = setting("fp32", check=one_of(tuple(PRECISIONS)), help="fp32, bf16 or fp16.")

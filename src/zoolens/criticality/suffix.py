@@ -30,6 +30,7 @@ import torch
 from torch import fx, nn
 from torch.func import functional_call
 
+from zoolens.criticality.folding import fold_conv_bn, folded_parameters
 from zoolens.criticality.fx_tools import Kind, Tracer, classify, default_args, no_inplace, swapped_parameters
 
 _INPLACE_FUNCS = {operator.iadd: operator.add, operator.isub: operator.sub, operator.imul: operator.mul,
@@ -46,6 +47,7 @@ class SuffixPlan:
     inject: list[fx.Node]           # nodes that read the layer's parameters
     batched: bool                   # all seeds in one pass (inject nodes are module calls)
     last_use: dict[fx.Node, int] = field(default_factory=dict)
+    target: str = ""                # the module holding the layer's values in the graph (a folded conv for BN)
 
 
 class SuffixGraph:
@@ -57,15 +59,20 @@ class SuffixGraph:
         The network in eval mode (as traced: ``self.training`` branches are baked in).
     input_shape:
         (C, H, W) of one input, used to probe which values carry the batch dimension.
+    fold_bn:
+        Fold eval-mode Conv2d → BatchNorm2d pairs into one convolution (exact up to float
+        rounding); resets of either layer of a pair are folded again on replay.
     """
 
-    def __init__(self, net: nn.Module, input_shape: tuple[int, ...]):
+    def __init__(self, net: nn.Module, input_shape: tuple[int, ...], *, fold_bn: bool = False):
         net.eval()
         self._concrete = default_args(net) or {}
         graph = Tracer().trace(net, concrete_args=self._concrete or None)
         self.gm = fx.GraphModule(net, graph)
         self.net = net
-        self.nodes: list[fx.Node] = list(graph.nodes)
+        # Conv-BN pairs folded into one convolution (see zoolens.criticality.folding); layer → pair
+        self.folds = fold_conv_bn(self.gm) if fold_bn else {}
+        self.nodes: list[fx.Node] = list(self.gm.graph.nodes)
         self.order = {n: i for i, n in enumerate(self.nodes)}
         self.modules = dict(self.gm.named_modules())
         self.output = next(n for n in self.nodes if n.op == "output")
@@ -153,7 +160,8 @@ class SuffixGraph:
         key = (layer, batched)
         if key in self._plans:
             return self._plans[key]
-        inject, module_calls = self._inject_nodes(layer, param_names)
+        target = self.folds[layer].conv if layer in self.folds else layer
+        inject, module_calls = self._inject_nodes(target, ("weight", "bias") if layer in self.folds else param_names)
         batch_kind = lambda n: self.kinds.get(n, Kind("const")).kind == "batch"  # noqa: E731
         # Seeds share one pass only when the layer runs as a module call with a batched output.
         batched = batched and module_calls and all(batch_kind(n) for n in inject) and batch_kind(self.output.args[0])
@@ -179,7 +187,7 @@ class SuffixGraph:
         for i, n in enumerate(nodes):
             for a in n.all_input_nodes:
                 last_use[a] = i
-        plan = SuffixPlan(layer, nodes, frontier, inject, batched, last_use)
+        plan = SuffixPlan(layer, nodes, frontier, inject, batched, last_use, target)
         self._plans[key] = plan
         self._stored = None
         return plan
@@ -196,6 +204,8 @@ class SuffixGraph:
         """Outputs of the network with the layer's parameters replaced by each set, one tensor per set."""
         if not plan.nodes:  # the layer's parameters are never used: output unchanged
             return [clean[self.output.args[0]]] * len(param_sets)
+        if plan.layer in self.folds:  # the graph holds the folded pair: fold the reset values again
+            param_sets = [folded_parameters(self.folds[plan.layer], plan.layer, p, self.net) for p in param_sets]
         with no_inplace(self.net):
             if plan.batched:
                 return self._replay_batched(plan, clean, param_sets)
@@ -212,7 +222,7 @@ class SuffixGraph:
         inject = set(plan.inject)
         for i, node in enumerate(plan.nodes):
             if node in inject:
-                env[node] = self._call_per_seed(node, env, param_sets, plan.layer)
+                env[node] = self._call_per_seed(node, env, param_sets, plan.target)
             else:
                 env[node] = self._exec(node, env)
             for a in node.all_input_nodes:  # free replayed values after their last use
@@ -243,7 +253,9 @@ class SuffixGraph:
 
     def _replay_swapped(self, plan: SuffixPlan, clean: dict[fx.Node, Any], params: dict[str, torch.Tensor]
                         ) -> torch.Tensor:
-        with swapped_parameters(self.net, plan.layer, params):
+        # a folded pair's values live in the graph's own copy of the convolution, the rest in the network
+        net = self.gm if plan.layer in self.folds else self.net
+        with swapped_parameters(net, plan.target, params):
             env = {f: clean[f] for f in plan.frontier}
             for i, node in enumerate(plan.nodes):
                 env[node] = self._exec(node, env)
