@@ -14,7 +14,7 @@ from torch import fx, nn
 
 from zoolens.criticality.config import CriticalityConfig
 from zoolens.criticality.engines import ENGINES
-from zoolens.criticality.folding import fold_conv_bn, folded_parameters
+from zoolens.models.folding import fold_conv_bn, folded_parameters
 from zoolens.criticality.one_model import criticality_one_model
 
 from tests.factories import assert_same_criticality, timm_small

@@ -30,7 +30,7 @@ import torch
 from torch import fx, nn
 from torch.func import functional_call
 
-from zoolens.criticality.folding import fold_conv_bn, folded_parameters
+from zoolens.models.folding import fold_conv_bn, folded_parameters
 from zoolens.criticality.fx_tools import Kind, Tracer, classify, default_args, no_inplace, swapped_parameters
 
 _INPLACE_FUNCS = {operator.iadd: operator.add, operator.isub: operator.sub, operator.imul: operator.mul,
