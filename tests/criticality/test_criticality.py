@@ -67,7 +67,8 @@ def test_zero_strategy_matches_a_hand_written_loop():
     from zoolens.data import load_data
 
     model = tiny_model()
-    for engine in ("naive", "fast"):
+    # naive and the plain suffix replay compute the very same ops; 'fast' folds Conv-BN (float rounding)
+    for engine, tol in (("naive", 1e-9), ("suffix", 1e-9), ("fast", 1e-6)):
         rows, summary = criticality_one_model(model, CriticalityConfig(data="digits", n_images=200, randomize="zero",
                                                                        engine=engine))
         data = load_data("digits", n=200, model=model)
@@ -84,9 +85,9 @@ def test_zero_strategy_matches_a_hand_written_loop():
                     v.copy_(saved[k])
                 cos = (p * q).sum(1) / (p.norm(dim=1) * q.norm(dim=1))
                 row = rows[rows["layer"] == layer].iloc[0]
-                assert row["cosine_distance"] == pytest.approx(float((1 - cos).mean()), abs=1e-9)
-                assert row["l1"] == pytest.approx(float((p - q).abs().sum(1).mean()), abs=1e-9)
-                assert row["l2"] == pytest.approx(float((p - q).norm(dim=1).mean()), abs=1e-9)
+                assert row["cosine_distance"] == pytest.approx(float((1 - cos).mean()), abs=tol)
+                assert row["l1"] == pytest.approx(float((p - q).abs().sum(1).mean()), abs=tol)
+                assert row["l2"] == pytest.approx(float((p - q).norm(dim=1).mean()), abs=tol)
                 assert row["top1_agreement"] == pytest.approx(float((p.argmax(1) == q.argmax(1)).double().mean()))
                 assert row["accuracy"] == pytest.approx(float((q.argmax(1) == data.labels).double().mean()))
         assert list(rows["seed"]) == [0, 0]  # deterministic strategy: one seed

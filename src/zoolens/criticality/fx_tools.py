@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
-from torch import fx, nn
+from torch import nn
 
-from zoolens.models.tracing import Tracer
+from zoolens.models.tracing import Tracer  # noqa: F401  (re-exported for suffix.py)
 
 
 @dataclass
@@ -93,4 +93,4 @@ def _same_seq(a, b) -> bool:
     return True
 
 
-__all__ = ["Kind", "Tracer", "classify", "default_args", "no_inplace", "swapped_parameters"]
+__all__ = ["Kind", "classify", "default_args", "no_inplace", "swapped_parameters"]
