@@ -14,7 +14,7 @@ import pytest
 import typer
 
 from zoolens.cli import app
-from zoolens.config import defaults, flag_of
+from zoolens.config import defaults, flag_of, recorded
 from zoolens.criticality import CriticalityConfig, criticality
 from zoolens.distill import DistillConfig, run_distill
 from zoolens.errors import ZoolensError
@@ -81,8 +81,12 @@ def test_api_has_no_defaults_of_its_own(api, cls):
 def test_an_empty_study_section_resolves_to_the_config_defaults(section, cls):
     spec = resolve_study({"models": {"refs": ["py:tests.factories:tiny_a"]}, section: {}})
     want = defaults(cls)
+    kept = recorded(cls())  # less the settings recorded only when used (record_if)
     for f in dataclasses.fields(cls):
-        assert spec[section][f.name] == want[f.name], f"[{section}] {f.name}"
+        if f.name in kept:
+            assert spec[section][f.name] == want[f.name], f"[{section}] {f.name}"
+        else:
+            assert f.name not in spec[section], f"[{section}] {f.name} is recorded though unused"
     assert spec["executor"] == defaults(ExecutorConfig)
     (exp, config), = study_parts(spec)
     assert config == cls()

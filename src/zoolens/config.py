@@ -30,7 +30,8 @@ _LABEL: contextvars.ContextVar[str | None] = contextvars.ContextVar("zoolens_con
 
 
 def setting(default: Any = dataclasses.MISSING, *, check: Check | None = None, help: str = "",
-            flag: str | None = None, default_factory: Callable[[], Any] | Any = dataclasses.MISSING) -> Any:
+            flag: str | None = None, default_factory: Callable[[], Any] | Any = dataclasses.MISSING,
+            record_if: Callable[[Any], bool] | None = None) -> Any:
     """A config field: its default, its check, its help text and its command-line flag.
 
     Parameters
@@ -43,8 +44,12 @@ def setting(default: Any = dataclasses.MISSING, *, check: Check | None = None, h
         One line; the CLI shows it and ``docs`` quote it.
     flag:
         The command-line flag (default: ``--`` + the field name with dashes).
+    record_if:
+        ``record_if(config)``: whether :func:`recorded` (a run's or study's recorded spec)
+        holds the field. For settings added after run directories existed: left out while
+        unused, old directories resume with the new version (e.g. ``target_se`` only when > 0).
     """
-    meta = {"check": check, "help": help, "flag": flag}
+    meta = {"check": check, "help": help, "flag": flag, "record_if": record_if}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -99,6 +104,17 @@ def from_mapping(cls: type[C], values: Mapping[str, Any], *, where: str) -> C:
         raise ZoolensError(f"unknown key(s) {', '.join(unknown)} in [{where}]", f"allowed: {', '.join(sorted(names))}")
     with labelled(f"[{where}] {{name}}"):
         return cls(**values)
+
+
+def recorded(config: Any) -> dict[str, Any]:
+    """The fields of ``config`` as a spec records them: :func:`dataclasses.asdict` less the
+    fields whose ``record_if`` is false (they are at a value that changes nothing)."""
+    values = dataclasses.asdict(config)
+    for f in dataclasses.fields(config):
+        keep = f.metadata.get("record_if")
+        if keep is not None and not keep(config):
+            del values[f.name]
+    return values
 
 
 def defaults(cls: type) -> dict[str, Any]:
@@ -167,4 +183,4 @@ def text(*, allow_none: bool = False, example: str = "") -> Check:
 
 
 __all__ = ["boolean", "defaults", "flag_of", "from_mapping", "integer", "label", "labelled", "number",
-           "one_of", "setting", "text", "validate"]
+           "one_of", "recorded", "setting", "text", "validate"]

@@ -57,6 +57,8 @@ def criticality_command(
     include_norm: bool = config_option(C, "include_norm"),
     layers: Optional[str] = config_option(C, "layers"),
     precision: str = config_option(C, "precision"),
+    target_se: float = config_option(C, "target_se"),
+    se_chunk: int = config_option(C, "se_chunk"),
     batch_size: int = config_option(C, "batch_size"),
     device: str = config_option(C, "device"),
     layers_per_unit: int = config_option(C, "layers_per_unit"),
@@ -72,7 +74,8 @@ def criticality_command(
     """Layer criticality: reset one layer at a time, measure how far the decisions move.
 
     Writes criticality.parquet/.csv (model, layer, seed rows), criticality_summary.csv
-    (mean, standard error, role), models.csv and manifest.json to --out.
+    (mean, standard error, role), models.csv and manifest.json to --out. With
+    --target-se, each layer uses only as many images as its standard error needs.
     """
     from rich.console import Console
 
@@ -82,13 +85,29 @@ def criticality_command(
     refs = model_refs(model, zoo, only)  # parse
     config = CriticalityConfig(data=data, n_images=n_images, data_seed=data_seed, seeds=parse_seeds(seeds),
                                randomize=randomize, engine=engine, include_norm=include_norm, layers=layers,
-                               precision=precision, batch_size=batch_size, device=device,
+                               precision=precision, target_se=target_se, se_chunk=se_chunk,
+                               batch_size=batch_size, device=device,
                                layers_per_unit=layers_per_unit, auxiliary_below=auxiliary_below,
                                critical_above=critical_above, trust_checkpoint=trust_checkpoint)  # config
     ex = ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit,
                                  cpus_per_unit=cpus_per_unit)
     table = criticality(refs, config, out=out, executor=ex, progress=True)  # API
-    Console().print(f"{len(table)} rows for {table['model'].nunique()} model(s) written to [bold]{out}[/bold]")
+    console = Console()
+    if config.target_se > 0:  # render: what the adaptive budget used
+        for line in budget_lines(table.attrs["models"]):
+            console.print(line)
+    console.print(f"{len(table)} rows for {table['model'].nunique()} model(s) written to [bold]{out}[/bold]")
 
 
-__all__ = ["criticality_command", "parse_seeds"]
+def budget_lines(models) -> list[str]:
+    """One line per model: images used per layer (min/median/max of N) and image passes vs the fixed budget."""
+    lines = []
+    for _, m in models.iterrows():
+        passes = (f"; {m['image_passes']:,.0f} of {m['image_passes_fixed']:,.0f} image passes "
+                  f"({m['image_passes'] / m['image_passes_fixed']:.0%})" if m["image_passes_fixed"] > 0 else "")
+        lines.append(f"{m['model']}: images per layer {m['n_images_used_min']:.0f} / {m['n_images_used_median']:.0f}"
+                     f" / {m['n_images_used_max']:.0f} (min / median / max) of {m['n_images']}{passes}")
+    return lines
+
+
+__all__ = ["budget_lines", "criticality_command", "parse_seeds"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from zoolens.checks import check_device, seed_list
 from zoolens.criticality.engines import ENGINES, PRECISIONS
-from zoolens.config import boolean, integer, label, number, one_of, setting, text, validate
+from zoolens.config import boolean, integer, label, number, one_of, recorded, setting, text, validate
 from zoolens.errors import ZoolensError
 from zoolens.models.layers import compile_layer_pattern
 
@@ -16,7 +16,13 @@ from zoolens.models.layers import compile_layer_pattern
 AUXILIARY_BELOW = 0.05
 CRITICAL_ABOVE = 0.5
 # What determines the numbers of a run (recorded as its spec; resuming needs them equal).
-RESULT_FIELDS = ("data", "n_images", "data_seed", "seeds", "randomize", "include_norm", "layers", "precision")
+# target_se and se_chunk are recorded only when target_se > 0 (fixed-budget specs are as before).
+RESULT_FIELDS = ("data", "n_images", "data_seed", "seeds", "randomize", "include_norm", "layers", "precision",
+                 "target_se", "se_chunk")
+
+
+def _adaptive(config: "CriticalityConfig") -> bool:
+    return config.target_se > 0
 
 
 def _seeds(value: Any, label_: str) -> list[int]:
@@ -66,6 +72,11 @@ class CriticalityConfig:
     include_norm: bool = setting(False, check=boolean(), help="Also randomize normalization layers.")
     layers: str | None = setting(None, check=_layers, help="Regex on module paths selecting the layers.")
     precision: str = setting("fp32", check=one_of(tuple(PRECISIONS)), help="fp32, bf16 or fp16.")
+    target_se: float = setting(0.0, check=number(minimum=0.0), flag="--target-se", record_if=_adaptive,
+                               help="Add images in chunks per layer until its standard error over images is at "
+                                    "most this, up to --n-images (0: every layer uses every image).")
+    se_chunk: int = setting(100, check=integer(2), flag="--se-chunk", record_if=_adaptive,
+                            help="With --target-se: images added per step (the first step too).")
     batch_size: int = setting(64, check=integer(1), help="Images per forward pass.")
     device: str = setting("cpu", check=_device, help="cpu or cuda.")
     layers_per_unit: int = setting(0, check=integer(0),
@@ -86,7 +97,8 @@ class CriticalityConfig:
 
     def result_spec(self) -> dict[str, Any]:
         """The settings that determine the numbers (a run directory's recorded spec)."""
-        return {k: getattr(self, k) for k in RESULT_FIELDS}
+        values = recorded(self)
+        return {k: values[k] for k in RESULT_FIELDS if k in values}
 
     def effective_seeds(self) -> int:
         """Seeds actually drawn: ``zero`` and ``checkpoint:`` resets are deterministic (one draw)."""

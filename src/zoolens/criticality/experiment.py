@@ -18,7 +18,7 @@ import torch
 from zoolens.checks import check_data, check_device, check_refs
 from zoolens.criticality.config import CriticalityConfig
 from zoolens.criticality.one_model import criticality_one_model
-from zoolens.criticality.tables import ROW_COLUMNS, summarize
+from zoolens.criticality.tables import ROW_COLUMNS, complete_rows, summarize, with_budget
 from zoolens.errors import ZoolensError
 from zoolens.models import load_model
 from zoolens.models.digest import weights_digest
@@ -88,12 +88,17 @@ class CriticalityExperiment:
                  executor: Executor, context: dict[str, Any]) -> pd.DataFrame:
         units = context["units"]
         table = run.read_parts("criticality", [u.payload["part"] for u in units])
-        table = table[ROW_COLUMNS] if len(table) else pd.DataFrame(columns=ROW_COLUMNS)
         # one summary per model: a sliced model's slices each carry the same whole-model summary
         first: dict[str, str] = {}
         for u in units:
             first.setdefault(u.payload["name"], u.payload["part"])
         models_df = run.read_parts("criticality_models", list(first.values()))
+        if len(table):
+            table = complete_rows(table, models_df.set_index("model")["n_images"])
+            every = run.read_parts("criticality_models", [u.payload["part"] for u in units])
+            models_df = with_budget(models_df, table, every)  # image passes: summed over a model's slices
+        else:
+            table = pd.DataFrame(columns=ROW_COLUMNS)
         run.write_table("criticality", table)
         run.write_table("criticality_summary", summarize(table, auxiliary_below=config.auxiliary_below,
                                                          critical_above=config.critical_above), parquet=False)
@@ -109,7 +114,10 @@ class CriticalityExperiment:
         return table
 
     def cost(self, models: Sequence[str], config: CriticalityConfig) -> list[PlannedUnit]:
-        """Naive (1 + L·S)·F per image; the fast engine replays only each layer's suffix: F + S·Σ suffix_l."""
+        """Naive (1 + L·S)·F per image; the fast engine replays only each layer's suffix: F + S·Σ suffix_l.
+
+        With ``target_se`` > 0 this is the upper bound (every layer uses every image).
+        """
         s = config.effective_seeds()
         n_images = config.n_images
         out = []

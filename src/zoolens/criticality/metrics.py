@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from zoolens.errors import ZoolensError
@@ -20,7 +21,12 @@ METRIC_COLUMNS = ("cosine_distance", "top1_agreement", "accuracy", "l1", "l2", "
 
 @dataclass
 class MetricSums:
-    """Running sums over batches for one (layer, seed); float64 so batch order barely matters."""
+    """Running sums over batches for one (layer, seed); float64 so batch order barely matters.
+
+    ``per_image`` keeps each image's 1 − cos (float64, NaN where the output was non-finite),
+    one array per batch in image order, for the standard error over images
+    (:mod:`zoolens.criticality.adaptive`): 8 bytes per image, layer and seed.
+    """
 
     cosine: float = 0.0
     agree: float = 0.0
@@ -31,19 +37,24 @@ class MetricSums:
     n_nonfinite: int = 0
     n_labelled: int = 0
     extra: dict = field(default_factory=dict)
+    per_image: list = field(default_factory=list)
 
     def update(self, clean_probs: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor | None) -> None:
         """Add one batch. ``clean_probs``: softmax of the unmodified model, (B, K)."""
         logits = logits.float()
         finite = torch.isfinite(logits).all(dim=1)
         self.n_nonfinite += int((~finite).sum())
+        values = np.full(len(finite), np.nan)
+        self.per_image.append(values)
         if not bool(finite.any()):
             return
         p = clean_probs[finite].double()
         q = torch.softmax(logits[finite].double(), dim=1)
         cos = torch.nn.functional.cosine_similarity(p, q, dim=1, eps=1e-12)
         diff = p - q
-        self.cosine += float((1.0 - cos).sum())
+        distance = 1.0 - cos
+        values[finite.cpu().numpy()] = distance.cpu().numpy()
+        self.cosine += float(distance.sum())
         self.l1 += float(diff.abs().sum(dim=1).sum())
         self.l2 += float(diff.norm(dim=1).sum())
         pred = q.argmax(dim=1)
@@ -52,6 +63,18 @@ class MetricSums:
         if labels is not None:
             self.correct += float((pred == labels[finite]).sum())
             self.n_labelled += int(finite.sum())
+
+    def merged(self, other: "MetricSums") -> "MetricSums":
+        """The sums of both (``self``'s images first): the metrics of the union of their images."""
+        return MetricSums(cosine=self.cosine + other.cosine, agree=self.agree + other.agree,
+                          correct=self.correct + other.correct, l1=self.l1 + other.l1, l2=self.l2 + other.l2,
+                          n_finite=self.n_finite + other.n_finite, n_nonfinite=self.n_nonfinite + other.n_nonfinite,
+                          n_labelled=self.n_labelled + other.n_labelled, extra={**self.extra, **other.extra},
+                          per_image=self.per_image + other.per_image)
+
+    def image_values(self) -> np.ndarray:
+        """Each image's 1 − cos in image order (NaN: non-finite output)."""
+        return np.concatenate(self.per_image) if self.per_image else np.zeros(0)
 
     def result(self) -> dict[str, float]:
         n = self.n_finite

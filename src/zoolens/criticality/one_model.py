@@ -7,6 +7,7 @@ import warnings
 
 import pandas as pd
 
+from zoolens.criticality.adaptive import run_adaptive
 from zoolens.criticality.config import CriticalityConfig
 from zoolens.criticality.engines import ENGINES
 from zoolens.criticality.labels import paper_labels
@@ -40,7 +41,10 @@ def criticality_one_model(model: WrappedModel, config: CriticalityConfig, *, dis
     Returns
     -------
     (pandas.DataFrame, dict)
-        One row per (layer, seed) with ``ROW_COLUMNS``, and the model's summary.
+        One row per (layer, seed) with ``ROW_COLUMNS``, and the model's summary. With
+        ``target_se`` > 0 each layer's rows average over its first ``n_images_used`` images
+        of a seeded order (:mod:`zoolens.criticality.adaptive`); the summary counts the image
+        forward passes of this call (``image_passes``) and of a fixed budget.
     """
     settings = config
     name = display_name or display_name_of(model.name)
@@ -69,27 +73,31 @@ def criticality_one_model(model: WrappedModel, config: CriticalityConfig, *, dis
     if progress is not None:
         task = progress.add_task(f"{name}", total=len(layers))
         tick = lambda amount: progress.advance(task, amount)  # noqa: E731
-    result = ENGINES[settings.engine](model, layers, data.images, labels, randomizer, seeds,
-                                      batch_size=settings.batch_size, device=settings.device,
-                                      precision=settings.precision, tick=tick)
-    labels_txt = labels_all
+    adaptive = run_adaptive(ENGINES[settings.engine], model, layers, data.images, labels, randomizer, seeds,
+                            target_se=settings.target_se, chunk=settings.se_chunk, order_seed=settings.data_seed,
+                            batch_size=settings.batch_size, device=settings.device, precision=settings.precision,
+                            tick=tick)
+    result = adaptive.result
     rows = []
-    for l, label in zip(layers, labels_txt):
+    for l, label in zip(layers, labels_all):
         for s in seeds:
             m = result.sums[(l.name, s)].result()
             rows.append({"model": name, "layer": l.name or "<root>", "label": label, "layer_index": l.index,
-                         "module_type": l.module_type, "n_params": l.n_params, "seed": s, **m})
+                         "module_type": l.module_type, "n_params": l.n_params, "seed": s, **m,
+                         "n_images_used": adaptive.n_used[l.name], "image_se": adaptive.se[l.name]})
     df = pd.DataFrame(rows, columns=ROW_COLUMNS)
     bad = df[df["nonfinite"] > 0]
     if len(bad):
         worst = bad.sort_values("nonfinite", ascending=False).iloc[0]
         warnings.warn(f"{name}: {int(bad['nonfinite'].sum())} non-finite outputs over {len(bad)} (layer, seed) pairs "
-                      f"(worst: {worst['layer']} seed {worst['seed']}: {int(worst['nonfinite'])} of {len(data)} images); "
+                      f"(worst: {worst['layer']} seed {worst['seed']}: {int(worst['nonfinite'])} of "
+                      f"{int(worst['n_images_used'])} images); "
                       "they are excluded from the means and counted in the 'nonfinite' column", stacklevel=2)
     summary = {"model": name, "reference": model.name, "clean_accuracy":
                result.clean_correct / len(data) if labels is not None else math.nan,
                "n_images": len(data), "parameters": int(sum(p.numel() for p in model.net.parameters())),
-               "n_layers": n_layers_total, "engine": result.engine, "data_fingerprint": data.fingerprint}
+               "n_layers": n_layers_total, "engine": result.engine, "data_fingerprint": data.fingerprint,
+               "image_passes": adaptive.image_passes, "image_passes_fixed": adaptive.image_passes_fixed}
     return df, summary
 
 

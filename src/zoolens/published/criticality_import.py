@@ -31,6 +31,7 @@ REQUIRED_COLUMNS = ("model_id", "layer", "trial", "pred_cos_sim")
 OPTIONAL_COLUMNS = ("pred_l1_err", "pred_l2_err", "top1_acc")
 #: The authors' notebook drops this model (weights frozen at random init; not in the paper's 50).
 FROZEN_RANDOM = "resnet50_frozen_random"
+AUTHORS_N_IMAGES = 10000  # the authors' ImageNet validation subset (every layer, every trial)
 #: The authors' category names → zoolens's (paper-r50) ones.
 CATEGORY_NAMES = {"training_recipes": "improved_training", "contrastive": "ssl"}
 
@@ -174,6 +175,8 @@ def import_criticality(source: str | Path = "published", out: str | Path = "runs
         "l1": df["pred_l1_err"] if "pred_l1_err" in df.columns else math.nan,
         "l2": df["pred_l2_err"] if "pred_l2_err" in df.columns else math.nan,
         "nonfinite": 0,  # the authors' pipeline averaged on the GPU; no count was recorded
+        "n_images_used": AUTHORS_N_IMAGES,  # every layer on the authors' whole subset
+        "image_se": math.nan,  # needs per-image values, which were not published
     })
     rows["published_id"] = df["model_id"].to_numpy()
     # models in the file's order, layers in execution order, then trials
@@ -190,7 +193,7 @@ def import_criticality(source: str | Path = "published", out: str | Path = "runs
         models.append({"model": name, "reference": f"zoo:paper-r50/{name}" if z is not None else f"published:{m}",
                        "published_id": m, "clean_accuracy": (z["published_top1"] / 100.0) if z is not None
                        else math.nan, "accuracy_source": "published ImageNet top-1" if z is not None else "unknown",
-                       "n_images": 10000, "parameters": 25557032, "n_layers": n_layers, "engine": "imported",
+                       "n_images": AUTHORS_N_IMAGES, "parameters": 25557032, "n_layers": n_layers, "engine": "imported",
                        "data_fingerprint": "imagenet-val-10k (authors' subset)",
                        "category": cat, "family": "resnet50",
                        "method": z["method"] if z is not None else m})

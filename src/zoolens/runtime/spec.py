@@ -32,7 +32,9 @@ address = "auto"
 gpus_per_unit = 1
 ```
 
-:func:`resolve_study` fills every default, so the manifest records exactly what ran.
+:func:`resolve_study` fills every default, so the manifest records exactly what ran
+(a setting declared with ``record_if``, such as ``[criticality] target_se``, only when
+used: studies written before it existed resolve, and resume, exactly as before).
 A section is any registered experiment (:mod:`zoolens.runtime.experiment`); its keys
 are the fields of the experiment's config class, with the same defaults as the CLI
 and the Python API. ``[data]`` gives every section its source, seed and (unless the
@@ -57,7 +59,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from zoolens.config import from_mapping, integer
+from zoolens.config import from_mapping, integer, recorded
 from zoolens.errors import ZoolensError
 from zoolens.models.refs import display_name
 from zoolens.runtime.driver import run_experiment
@@ -204,7 +206,7 @@ def resolve_study(raw: dict[str, Any], *, base: str | Path | None = None, resolv
             out["one_sided"] = one_sided
     for name in known:
         if name in raw:
-            out[name] = dataclasses.asdict(section_config(name, raw[name], data))
+            out[name] = recorded(section_config(name, raw[name], data))  # less unused later additions
     if not set(known) & set(out):
         raise ZoolensError(f"the study has no experiment section ({', '.join(f'[{n}]' for n in sorted(known))})",
                            "add at least one of them")
