@@ -8,14 +8,13 @@ the graph, these only decide how values are stored and compared.
 from __future__ import annotations
 
 import contextlib
-import inspect
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
 from torch import nn
 
-from zoolens.models.tracing import Tracer  # noqa: F401  (re-exported for suffix.py)
+from zoolens.models.tracing import Tracer, default_args  # noqa: F401  (re-exported for suffix.py)
 
 
 @dataclass
@@ -58,14 +57,6 @@ def swapped_parameters(net: nn.Module, layer: str, params: dict[str, torch.Tenso
                 own[k].copy_(v)
 
 
-def default_args(net: nn.Module) -> dict[str, Any] | None:
-    """Optional forward arguments (e.g. a ViT's ``attn_mask=None, is_causal=False``) traced as constants."""
-    params = list(inspect.signature(net.forward).parameters.values())[1:]
-    concrete = {p.name: p.default for p in params
-                if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
-    return concrete or None
-
-
 def classify(v1: Any, v2: Any) -> Kind:
     if isinstance(v1, torch.Tensor) and isinstance(v2, torch.Tensor):
         if v1.shape == v2.shape:
@@ -93,4 +84,4 @@ def _same_seq(a, b) -> bool:
     return True
 
 
-__all__ = ["Kind", "classify", "default_args", "no_inplace", "swapped_parameters"]
+__all__ = ["Kind", "classify", "no_inplace", "swapped_parameters"]

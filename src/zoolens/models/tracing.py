@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from torch import fx, nn
 
 
@@ -24,4 +27,18 @@ class Tracer(fx.Tracer):
         return super().is_leaf_module(m, qualname)
 
 
-__all__ = ["Tracer"]
+def default_args(net: nn.Module) -> dict[str, Any] | None:
+    """Optional forward arguments (e.g. a ViT's ``attn_mask=None, is_causal=False``) traced as constants."""
+    params = list(inspect.signature(net.forward).parameters.values())[1:]
+    concrete = {p.name: p.default for p in params
+                if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
+    return concrete or None
+
+
+def trace(net: nn.Module) -> fx.GraphModule:
+    """``net`` traced with :class:`Tracer`, optional forward arguments fixed at their defaults."""
+    concrete = default_args(net)
+    return fx.GraphModule(net, Tracer().trace(net, concrete_args=concrete))
+
+
+__all__ = ["Tracer", "default_args", "trace"]

@@ -31,6 +31,7 @@ from torch import nn
 
 from zoolens.errors import ZoolensError
 from zoolens.inference import frozen
+from zoolens.models.fast import fast_twin
 from zoolens.attacks import fgsm_attack, pgd_attack
 
 ATTACKS = ("pgd", "fgsm", "mifgsm", "vmifgsm", "apgd", "apgd-dlr", "autoattack")
@@ -179,7 +180,8 @@ def _autoattack(cfg: AttackConfig, model: nn.Module, x: torch.Tensor, y: torch.T
 
 
 def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: AttackConfig, *,
-               batch_size: int = 256, generator: torch.Generator | None = None, offset: int = 0) -> torch.Tensor:
+               batch_size: int = 256, generator: torch.Generator | None = None, offset: int = 0,
+               fast: bool = True) -> torch.Tensor:
     """Untargeted L∞ attack of ``model`` on ``images`` (the x_A of SAT, Eq. 1).
 
     Parameters
@@ -203,6 +205,9 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg
     offset:
         Position of ``images[0]`` in a larger set attacked chunk by chunk (seeds
         VMI-FGSM's and APGD's per-batch RNG so chunked and whole calls agree).
+    fast:
+        Attack the model's fast twin (:func:`zoolens.models.fast.fast_twin`: Conv-BN folded,
+        channels_last; the same function up to float rounding); ``False`` attacks the model as loaded.
 
     Returns
     -------
@@ -220,22 +225,23 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg
     bs = max(1, int(batch_size))
     out = []
     with frozen(model):
+        net = fast_twin(model) if fast else model
         for start in range(0, x_all.shape[0], bs):
             x = x_all[start:start + bs].to(device)
             y = labels[start:start + bs].to(device)
             if cfg.name == "pgd":
-                adv = pgd_attack(model, x, y, eps=cfg.eps, alpha=cfg.alpha, steps=cfg.steps,
+                adv = pgd_attack(net, x, y, eps=cfg.eps, alpha=cfg.alpha, steps=cfg.steps,
                                  random_start=cfg.random_start, generator=generator)
             elif cfg.name == "fgsm":
-                adv = fgsm_attack(model, x, y, eps=cfg.eps)
+                adv = fgsm_attack(net, x, y, eps=cfg.eps)
             elif cfg.name in _APGD_LOSS:
                 with torch.enable_grad():
-                    adv = _apgd(cfg, model, x, y, device, int(cfg.seed) + int(offset) + start, _APGD_LOSS[cfg.name])
+                    adv = _apgd(cfg, net, x, y, device, int(cfg.seed) + int(offset) + start, _APGD_LOSS[cfg.name])
                 adv = torch.min(torch.max(adv, x - cfg.eps), x + cfg.eps).clamp_(0.0, 1.0)
             elif cfg.name == "autoattack":
-                adv = _autoattack(cfg, model, x, y, device, int(cfg.seed) + int(offset) + start)
+                adv = _autoattack(cfg, net, x, y, device, int(cfg.seed) + int(offset) + start)
             else:
-                attack = _torchattack(cfg, model, device)
+                attack = _torchattack(cfg, net, device)
                 devices = [device] if device.type == "cuda" else []
                 with torch.random.fork_rng(devices=devices):
                     torch.manual_seed(int(cfg.seed) + int(offset) + start)  # per batch: independent of earlier batches

@@ -59,6 +59,9 @@ class SatConfig:
     preset: str | None = setting(None, check=one_of(tuple(PRESETS), allow_none=True),
                                  help="sat-paper: PGD-50, ε=8/255, α=2/255, 5000 images.")
     batch_size: int = setting(256, check=integer(1), help="Images per forward/backward pass.")
+    fast: bool = setting(True, check=boolean(), flag="--fast/--plain",
+                         help="Attack and evaluate each model's Conv-BN-folded channels_last twin (the same "
+                              "function up to float rounding); --plain: the models as loaded.")
     device: str | None = setting(None, check=_device, help="cpu | cuda (default: cuda if available).")
     eps_s: float = setting(EPS_S, check=number(positive=True), help="ε_s of Eq. 1 (keeps the log finite).")
     n_resamples: int = setting(1000, check=integer(1), help="Bootstrap resamples of the per-pair intervals.")

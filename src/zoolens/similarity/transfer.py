@@ -14,6 +14,7 @@ from torch import nn
 
 from zoolens.errors import ZoolensError
 from zoolens.inference import batched_logits
+from zoolens.models.fast import fast_twin
 
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -50,10 +51,14 @@ def to_input(images: torch.Tensor, input_size: tuple[int, int, int]) -> torch.Te
     return x.contiguous()
 
 
-def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, name: str | None = None
-            ) -> torch.Tensor:
-    """Top-1 predictions, (N,) int64 on the CPU (see :func:`zoolens.inference.batched_logits`)."""
-    logits = batched_logits(model, images, batch_size=batch_size, name=name)
+def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, name: str | None = None,
+            fast: bool = True) -> torch.Tensor:
+    """Top-1 predictions, (N,) int64 on the CPU (see :func:`zoolens.inference.batched_logits`).
+
+    ``fast`` evaluates the model's fast twin (:func:`zoolens.models.fast.fast_twin`; the same
+    function up to float rounding; a model in training mode is used as it is); ``False`` the model as loaded.
+    """
+    logits = batched_logits(fast_twin(model) if fast else model, images, batch_size=batch_size, name=name)
     return logits.argmax(1) if logits.numel() else torch.empty(0, dtype=torch.int64)
 
 

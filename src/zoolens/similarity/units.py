@@ -44,13 +44,14 @@ class _Models:
 
 
 def sat_model_unit_spec(name: str, ref: str, is_source: bool, *, data: str, n_images: int | None, data_seed: int,
-                        attack: AttackConfig, batch_size: int, device: str | None, trust_checkpoint: bool):
+                        attack: AttackConfig, batch_size: int, device: str | None, trust_checkpoint: bool,
+                        fast: bool = True):
     """The stage-1 work unit of one model: clean predictions (+ the attack when it is a source)."""
     parts = (("clean", name), ("attack", name)) if is_source else (("clean", name),)
     return WorkUnit(f"sat:{'attack' if is_source else 'clean'}:{name}", f"{__name__}:sat_model_unit",
                     {"name": name, "ref": ref, "is_source": is_source, "data": data, "n_images": n_images,
                      "data_seed": data_seed, "attack": attack.as_dict(), "batch_size": batch_size, "device": device,
-                     "trust_checkpoint": trust_checkpoint, "_done_check": f"{__name__}:sat_model_unit_done"}, parts)
+                     "trust_checkpoint": trust_checkpoint, "fast": fast, "_done_check": f"{__name__}:sat_model_unit_done"}, parts)
 
 
 def sat_model_unit_done(payload: dict, run: RunDir) -> bool:
@@ -72,16 +73,16 @@ def sat_model_unit(payload: dict, run: RunDir, context: dict) -> dict:
     clean = _clean_unit(run, model, name, ds, payload["batch_size"])
     if payload["is_source"] and not _attack_done(run, name, attack):
         _attack_unit(run, model, name, ds, clean, attack, payload["batch_size"], bool(context.get("progress")),
-                     f"attack {name}")
+                     f"attack {name}", payload.get("fast", True))
     return {}
 
 
 def sat_eval_unit_spec(target: str, ref: str, sources: list[str], adv_files: dict[str, str], *, batch_size: int,
-                       device: str | None, trust_checkpoint: bool) -> WorkUnit:
+                       device: str | None, trust_checkpoint: bool, fast: bool = True) -> WorkUnit:
     """The stage-2 work unit of one target: every listed source's adversarials, one part per pair."""
     return WorkUnit(f"sat:eval:{target}", f"{__name__}:sat_eval_unit",
                     {"name": target, "ref": ref, "sources": sources, "adv_files": adv_files,
-                     "batch_size": batch_size, "device": device, "trust_checkpoint": trust_checkpoint},
+                     "batch_size": batch_size, "device": device, "trust_checkpoint": trust_checkpoint, "fast": fast},
                     tuple(("pair", pair_id(s, target)) for s in sources))
 
 
@@ -91,7 +92,8 @@ def sat_eval_unit(payload: dict, run: RunDir, context: dict) -> dict:
     target = payload["name"]
     clean_all = {target: run.read_part("clean", target)}
     todo = [s for s in payload["sources"] if not run.has_part("pair", pair_id(s, target))]
-    _eval_unit(run, model, target, todo, clean_all, payload["adv_files"], payload["batch_size"])
+    _eval_unit(run, model, target, todo, clean_all, payload["adv_files"], payload["batch_size"],
+               payload.get("fast", True))
     return {"pairs": len(todo)}
 
 
@@ -123,7 +125,7 @@ def _attack_done(run: RunDir, name: str, attack: AttackConfig) -> bool:
 
 
 def _attack_unit(run: RunDir, model, name: str, ds, clean: pd.DataFrame, attack: AttackConfig,
-                 batch_size: int, progress: bool, label: str) -> None:
+                 batch_size: int, progress: bool, label: str, fast: bool = True) -> None:
     """Attack the model's correctly classified images (only those can enter any X_AB)."""
     correct = (clean["pred"].to_numpy() == clean["label"].to_numpy())
     ids = clean["image"].to_numpy()[correct]
@@ -134,7 +136,7 @@ def _attack_unit(run: RunDir, model, name: str, ds, clean: pd.DataFrame, attack:
     starts = range(0, x.shape[0], batch_size)
     for start in track(starts, description=label, enabled=progress):
         adv = run_attack(model, x[start:start + batch_size], y[start:start + batch_size], attack,
-                         batch_size=batch_size, generator=gen, offset=start)
+                         batch_size=batch_size, generator=gen, offset=start, fast=fast)
         if attack.precision == "uint8":
             adv = quantize(adv, x[start:start + batch_size], attack.eps)
         chunks.append(adv)
@@ -143,7 +145,7 @@ def _attack_unit(run: RunDir, model, name: str, ds, clean: pd.DataFrame, attack:
     path = adv_path(run.path, name, attack.key(), ds.fingerprint)
     save_adv(path, ids, adv_all)
     # White-box check on exactly what was stored (what the targets will see).
-    adv_pred = predict(model, adv_all, batch_size=batch_size, name=name).numpy()
+    adv_pred = predict(model, adv_all, batch_size=batch_size, name=name, fast=fast).numpy()
     n, n_correct = len(clean), int(correct.sum())
     n_fooled = int((adv_pred != y.numpy()).sum())
     run.write_part("attack", name, pd.DataFrame([{
@@ -155,7 +157,7 @@ def _attack_unit(run: RunDir, model, name: str, ds, clean: pd.DataFrame, attack:
 
 
 def _eval_unit(run: RunDir, model, target: str, sources: list[str], clean_all: dict[str, pd.DataFrame],
-               adv_files: dict[str, str], batch_size: int) -> None:
+               adv_files: dict[str, str], batch_size: int, fast: bool = True) -> None:
     """Show ``target`` every adversarial image of each source; one part per pair.
 
     Every image the source attacked (its correctly classified ones) is shown, not only
@@ -172,7 +174,8 @@ def _eval_unit(run: RunDir, model, target: str, sources: list[str], clean_all: d
         both = np.fromiter((i in t_ok for i in ids.tolist()), dtype=bool, count=len(ids))
         y = np.asarray([labels[i] for i in ids.tolist()], dtype=np.int64)
         if len(ids):
-            pred = predict(model, to_input(adv, model.input_size), batch_size=batch_size, name=target).numpy()
+            pred = predict(model, to_input(adv, model.input_size), batch_size=batch_size, name=target,
+                           fast=fast).numpy()
         else:
             pred = np.zeros(0, dtype=np.int64)
         run.write_part("pair", pair_id(source, target), pd.DataFrame(
