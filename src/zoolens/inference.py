@@ -17,7 +17,7 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 def batched_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, name: str | None = None,
-                   check_finite: bool = True) -> torch.Tensor:
+                   check_finite: bool = True, compute: str = "fp32") -> torch.Tensor:
     """Logits of ``model`` in eval mode under ``torch.inference_mode``, float32 on the CPU.
 
     Parameters
@@ -32,6 +32,8 @@ def batched_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 
         Model name for error messages.
     check_finite:
         Raise on NaN/inf logits (they would silently read as class 0).
+    compute:
+        ``fp32`` or ``bf16`` (under :func:`autocast`).
 
     Returns
     -------
@@ -49,7 +51,7 @@ def batched_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 
     step = max(1, int(batch_size))
     out = []
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(device, compute):
             for start in range(0, images.shape[0], step):
                 x = images[start:start + step].to(device)
                 x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
@@ -61,6 +63,18 @@ def batched_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.empty(0, 0)
+
+
+COMPUTE_PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(device: torch.device | str, precision: str = "fp32") -> contextlib.AbstractContextManager:
+    """``torch.autocast`` in bfloat16 for ``bf16``; nothing for ``fp32`` (exact float32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if precision != "bf16":
+        raise ZoolensError(f"unknown compute precision {precision!r}", "use fp32 or bf16")
+    return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
 
 
 @contextlib.contextmanager
@@ -84,4 +98,4 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
         model.train(was_training)
 
 
-__all__ = ["batched_logits", "frozen"]
+__all__ = ["COMPUTE_PRECISIONS", "autocast", "batched_logits", "frozen"]

@@ -32,6 +32,7 @@ def similarity_command(
     adv_precision: str = config_option(S, "precision"),
     batch_size: int = config_option(S, "batch_size"),
     fast: bool = config_option(S, "fast"),
+    compute_precision: str = config_option(S, "compute_precision"),
     device: Optional[str] = config_option(S, "device"),
     eps_s: float = config_option(S, "eps_s"),
     n_resamples: int = config_option(S, "n_resamples"),
@@ -70,7 +71,8 @@ def similarity_command(
         config = SatConfig(data=data, n_images=n_images, data_seed=data_seed, attack=attack, eps=eps, alpha=alpha,
                            steps=steps, random_start=random_start, seed=seed, precision=adv_precision, preset=preset,
                            batch_size=batch_size, device=device, eps_s=eps_s, n_resamples=n_resamples,
-                           ci_level=ci_level, ci_seed=ci_seed, trust_checkpoint=trust_checkpoint, fast=fast)  # config
+                           ci_level=ci_level, ci_seed=ci_seed, trust_checkpoint=trust_checkpoint, fast=fast,
+                           compute_precision=compute_precision)  # config
         res = run_sat(refs, config, out=out, progress=progress,
                       executor=ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit,
                                              cpus_per_unit=cpus_per_unit))  # API

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from zoolens.errors import ZoolensError
-from zoolens.inference import frozen
+from zoolens.inference import autocast, frozen
 from zoolens.models.fast import fast_twin
 from zoolens.attacks import fgsm_attack, pgd_attack
 
@@ -181,7 +181,7 @@ def _autoattack(cfg: AttackConfig, model: nn.Module, x: torch.Tensor, y: torch.T
 
 def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: AttackConfig, *,
                batch_size: int = 256, generator: torch.Generator | None = None, offset: int = 0,
-               fast: bool = True) -> torch.Tensor:
+               fast: bool = True, compute: str = "fp32") -> torch.Tensor:
     """Untargeted L∞ attack of ``model`` on ``images`` (the x_A of SAT, Eq. 1).
 
     Parameters
@@ -208,6 +208,9 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg
     fast:
         Attack the model's fast twin (:func:`zoolens.models.fast.fast_twin`: Conv-BN folded,
         channels_last; the same function up to float rounding); ``False`` attacks the model as loaded.
+    compute:
+        ``fp32``, or ``bf16``: forward and backward under ``torch.autocast`` in bfloat16 (the
+        matrix units of recent CPUs and GPUs; error bound in ``benchmarks/precision.py``).
 
     Returns
     -------
@@ -224,7 +227,7 @@ def run_attack(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg
     device = _device_of(model)
     bs = max(1, int(batch_size))
     out = []
-    with frozen(model):
+    with frozen(model), autocast(device, compute):
         net = fast_twin(model) if fast else model
         for start in range(0, x_all.shape[0], bs):
             x = x_all[start:start + bs].to(device)

@@ -8,6 +8,7 @@ from typing import Any
 from zoolens.checks import check_device
 from zoolens.config import boolean, integer, number, one_of, setting, text, validate
 from zoolens.errors import ZoolensError
+from zoolens.inference import COMPUTE_PRECISIONS
 from zoolens.similarity.attack_registry import ATTACKS, PRECISIONS, PRESETS, AttackConfig, parse_fraction
 from zoolens.similarity.sat import EPS_S
 
@@ -62,6 +63,9 @@ class SatConfig:
     fast: bool = setting(True, check=boolean(), flag="--fast/--plain",
                          help="Attack and evaluate each model's Conv-BN-folded channels_last twin (the same "
                               "function up to float rounding); --plain: the models as loaded.")
+    compute_precision: str = setting("fp32", check=one_of(COMPUTE_PRECISIONS), flag="--precision",
+                                     help="fp32 | bf16: attacks and evaluation under bfloat16 autocast (opt-in; "
+                                          "error bound in benchmarks/precision.py).")
     device: str | None = setting(None, check=_device, help="cpu | cuda (default: cuda if available).")
     eps_s: float = setting(EPS_S, check=number(positive=True), help="ε_s of Eq. 1 (keeps the log finite).")
     n_resamples: int = setting(1000, check=integer(1), help="Bootstrap resamples of the per-pair intervals.")
@@ -98,7 +102,9 @@ class SatConfig:
         return {"data": self.data, "n_images": self.image_count(), "data_seed": self.data_seed,
                 "attack": attack.as_dict(), "attack_key": attack.key(), "batch_size": self.batch_size,
                 "eps_s": self.eps_s, "table_format": TABLE_FORMAT,
-                "bootstrap": {"n_resamples": self.n_resamples, "level": self.ci_level, "seed": self.ci_seed}}
+                "bootstrap": {"n_resamples": self.n_resamples, "level": self.ci_level, "seed": self.ci_seed},
+                # recorded only when not fp32, so run directories written before it resume unchanged
+                **({"compute_precision": self.compute_precision} if self.compute_precision != "fp32" else {})}
 
     @staticmethod
     def expand(settings: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +124,7 @@ class SatConfig:
                   "random_start": a["random_start"], "seed": a["seed"], "precision": a["precision"],
                   "batch_size": spec["batch_size"], "eps_s": spec["eps_s"],
                   "n_resamples": spec["bootstrap"]["n_resamples"], "ci_level": spec["bootstrap"]["level"],
-                  "ci_seed": spec["bootstrap"]["seed"]}
+                  "ci_seed": spec["bootstrap"]["seed"], "compute_precision": spec.get("compute_precision", "fp32")}
         return cls(**{**values, **overrides})
 
 

@@ -66,7 +66,7 @@ class SatExperiment:
         stage1 = [sat_model_unit_spec(m, refs[m], m in sources, data=config.data, n_images=n,
                                       data_seed=config.data_seed, attack=attack, batch_size=config.batch_size,
                                       device=config.device, trust_checkpoint=config.trust_checkpoint,
-                                      fast=config.fast) for m in names]
+                                      fast=config.fast, compute=config.compute_precision) for m in names]
         t0 = time.perf_counter()
         yield stage1
         timings["attack_s"] = time.perf_counter() - t0
@@ -83,7 +83,8 @@ class SatExperiment:
             by_target.setdefault(t, []).append(s)
         t0 = time.perf_counter()
         yield [sat_eval_unit_spec(t, refs[t], srcs, {s: adv_files[s] for s in srcs}, batch_size=config.batch_size,
-                                  device=config.device, trust_checkpoint=config.trust_checkpoint, fast=config.fast)
+                                  device=config.device, trust_checkpoint=config.trust_checkpoint, fast=config.fast,
+                                  compute=config.compute_precision)
                for t, srcs in by_target.items()]
         timings["eval_s"] = time.perf_counter() - t0
 

@@ -52,13 +52,15 @@ def to_input(images: torch.Tensor, input_size: tuple[int, int, int]) -> torch.Te
 
 
 def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 256, name: str | None = None,
-            fast: bool = True) -> torch.Tensor:
+            fast: bool = True, compute: str = "fp32") -> torch.Tensor:
     """Top-1 predictions, (N,) int64 on the CPU (see :func:`zoolens.inference.batched_logits`).
 
     ``fast`` evaluates the model's fast twin (:func:`zoolens.models.fast.fast_twin`; the same
     function up to float rounding; a model in training mode is used as it is); ``False`` the model as loaded.
+    ``compute="bf16"`` runs it under bfloat16 autocast.
     """
-    logits = batched_logits(fast_twin(model) if fast else model, images, batch_size=batch_size, name=name)
+    logits = batched_logits(fast_twin(model) if fast else model, images, batch_size=batch_size, name=name,
+                            compute=compute)
     return logits.argmax(1) if logits.numel() else torch.empty(0, dtype=torch.int64)
 
 

@@ -45,13 +45,14 @@ class _Models:
 
 def sat_model_unit_spec(name: str, ref: str, is_source: bool, *, data: str, n_images: int | None, data_seed: int,
                         attack: AttackConfig, batch_size: int, device: str | None, trust_checkpoint: bool,
-                        fast: bool = True):
+                        fast: bool = True, compute: str = "fp32"):
     """The stage-1 work unit of one model: clean predictions (+ the attack when it is a source)."""
     parts = (("clean", name), ("attack", name)) if is_source else (("clean", name),)
     return WorkUnit(f"sat:{'attack' if is_source else 'clean'}:{name}", f"{__name__}:sat_model_unit",
                     {"name": name, "ref": ref, "is_source": is_source, "data": data, "n_images": n_images,
                      "data_seed": data_seed, "attack": attack.as_dict(), "batch_size": batch_size, "device": device,
-                     "trust_checkpoint": trust_checkpoint, "fast": fast, "_done_check": f"{__name__}:sat_model_unit_done"}, parts)
+                     "trust_checkpoint": trust_checkpoint, "fast": fast, "compute": compute,
+                     "_done_check": f"{__name__}:sat_model_unit_done"}, parts)
 
 
 def sat_model_unit_done(payload: dict, run: RunDir) -> bool:
@@ -70,19 +71,22 @@ def sat_model_unit(payload: dict, run: RunDir, context: dict) -> dict:
     name, attack = payload["name"], AttackConfig(**payload["attack"])
     model = _resolve_model(payload, context)
     ds = _eval_set(model, name, payload["data"], payload["n_images"], payload["data_seed"])
-    clean = _clean_unit(run, model, name, ds, payload["batch_size"])
+    compute = payload.get("compute", "fp32")
+    clean = _clean_unit(run, model, name, ds, payload["batch_size"], compute)
     if payload["is_source"] and not _attack_done(run, name, attack):
         _attack_unit(run, model, name, ds, clean, attack, payload["batch_size"], bool(context.get("progress")),
-                     f"attack {name}", payload.get("fast", True))
+                     f"attack {name}", payload.get("fast", True), compute)
     return {}
 
 
 def sat_eval_unit_spec(target: str, ref: str, sources: list[str], adv_files: dict[str, str], *, batch_size: int,
-                       device: str | None, trust_checkpoint: bool, fast: bool = True) -> WorkUnit:
+                       device: str | None, trust_checkpoint: bool, fast: bool = True,
+                       compute: str = "fp32") -> WorkUnit:
     """The stage-2 work unit of one target: every listed source's adversarials, one part per pair."""
     return WorkUnit(f"sat:eval:{target}", f"{__name__}:sat_eval_unit",
                     {"name": target, "ref": ref, "sources": sources, "adv_files": adv_files,
-                     "batch_size": batch_size, "device": device, "trust_checkpoint": trust_checkpoint, "fast": fast},
+                     "batch_size": batch_size, "device": device, "trust_checkpoint": trust_checkpoint, "fast": fast,
+                     "compute": compute},
                     tuple(("pair", pair_id(s, target)) for s in sources))
 
 
@@ -93,7 +97,7 @@ def sat_eval_unit(payload: dict, run: RunDir, context: dict) -> dict:
     clean_all = {target: run.read_part("clean", target)}
     todo = [s for s in payload["sources"] if not run.has_part("pair", pair_id(s, target))]
     _eval_unit(run, model, target, todo, clean_all, payload["adv_files"], payload["batch_size"],
-               payload.get("fast", True))
+               payload.get("fast", True), payload.get("compute", "fp32"))
     return {"pairs": len(todo)}
 
 
@@ -105,11 +109,11 @@ def _eval_set(model, name: str, data: str, n_images: int | None, data_seed: int)
     return ds
 
 
-def _clean_unit(run: RunDir, model, name: str, ds, batch_size: int) -> pd.DataFrame:
+def _clean_unit(run: RunDir, model, name: str, ds, batch_size: int, compute: str = "fp32") -> pd.DataFrame:
     if run.has_part("clean", name):
         return run.read_part("clean", name)
     # Clean logits are kept (not only predictions): the ensemble analyses average them.
-    logits = batched_logits(model, ds.images, batch_size=batch_size, name=name)
+    logits = batched_logits(model, ds.images, batch_size=batch_size, name=name, compute=compute)
     df = pd.DataFrame({"model": name, "image": np.asarray(ds.indices, dtype=np.int64),
                        "label": ds.labels.numpy().astype(np.int64), "pred": logits.argmax(1).numpy().astype(np.int64),
                        "fingerprint": ds.fingerprint, "logits": list(logits.numpy())})
@@ -125,7 +129,7 @@ def _attack_done(run: RunDir, name: str, attack: AttackConfig) -> bool:
 
 
 def _attack_unit(run: RunDir, model, name: str, ds, clean: pd.DataFrame, attack: AttackConfig,
-                 batch_size: int, progress: bool, label: str, fast: bool = True) -> None:
+                 batch_size: int, progress: bool, label: str, fast: bool = True, compute: str = "fp32") -> None:
     """Attack the model's correctly classified images (only those can enter any X_AB)."""
     correct = (clean["pred"].to_numpy() == clean["label"].to_numpy())
     ids = clean["image"].to_numpy()[correct]
@@ -136,7 +140,8 @@ def _attack_unit(run: RunDir, model, name: str, ds, clean: pd.DataFrame, attack:
     starts = range(0, x.shape[0], batch_size)
     for start in track(starts, description=label, enabled=progress):
         adv = run_attack(model, x[start:start + batch_size], y[start:start + batch_size], attack,
-                         batch_size=batch_size, generator=gen, offset=start, fast=fast)
+                         batch_size=batch_size, generator=gen, offset=start, fast=fast,
+                         compute=compute)
         if attack.precision == "uint8":
             adv = quantize(adv, x[start:start + batch_size], attack.eps)
         chunks.append(adv)
@@ -145,7 +150,7 @@ def _attack_unit(run: RunDir, model, name: str, ds, clean: pd.DataFrame, attack:
     path = adv_path(run.path, name, attack.key(), ds.fingerprint)
     save_adv(path, ids, adv_all)
     # White-box check on exactly what was stored (what the targets will see).
-    adv_pred = predict(model, adv_all, batch_size=batch_size, name=name, fast=fast).numpy()
+    adv_pred = predict(model, adv_all, batch_size=batch_size, name=name, fast=fast, compute=compute).numpy()
     n, n_correct = len(clean), int(correct.sum())
     n_fooled = int((adv_pred != y.numpy()).sum())
     run.write_part("attack", name, pd.DataFrame([{
@@ -157,7 +162,7 @@ def _attack_unit(run: RunDir, model, name: str, ds, clean: pd.DataFrame, attack:
 
 
 def _eval_unit(run: RunDir, model, target: str, sources: list[str], clean_all: dict[str, pd.DataFrame],
-               adv_files: dict[str, str], batch_size: int, fast: bool = True) -> None:
+               adv_files: dict[str, str], batch_size: int, fast: bool = True, compute: str = "fp32") -> None:
     """Show ``target`` every adversarial image of each source; one part per pair.
 
     Every image the source attacked (its correctly classified ones) is shown, not only
@@ -175,7 +180,7 @@ def _eval_unit(run: RunDir, model, target: str, sources: list[str], clean_all: d
         y = np.asarray([labels[i] for i in ids.tolist()], dtype=np.int64)
         if len(ids):
             pred = predict(model, to_input(adv, model.input_size), batch_size=batch_size, name=target,
-                           fast=fast).numpy()
+                           fast=fast, compute=compute).numpy()
         else:
             pred = np.zeros(0, dtype=np.int64)
         run.write_part("pair", pair_id(source, target), pd.DataFrame(
