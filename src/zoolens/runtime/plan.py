@@ -11,23 +11,30 @@ Each experiment turns these into the cost of its units (``Experiment.cost``): e.
 criticality's naive engine costs (1 + L·S)·F per image and its fast engine
 F + S·Σ_l suffix_l, where suffix_l is the FLOPs from layer l's first execution to the
 output (measured here with module hooks); a SAT attack costs about (2 + 3·steps)·F.
+
+The time a unit takes here is its FLOPs over the rate its architecture attains on this
+machine (:mod:`zoolens.runtime.rates`): each architecture of the plan is built once with
+random weights and timed for a fraction of a second, forward (and forward + backward when
+one of its units takes gradients); the synthetic conv probe is the fallback for an
+architecture that cannot be built for real (and the rate of every unit with ``measure=False``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
-import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from zoolens.errors import ZoolensError
 from zoolens.models import discover_layers, get_source, parse_ref
+from zoolens.runtime.rates import MEASURED, AttainedRate, measure_attained, measure_device_flops, probe_rate
 from zoolens.runtime.spec import study_parts
+
+MAX_TIMED_PARAMS = 1e9  # larger architectures are not built for real to be timed (≥ 4 GB of fp32 weights)
 
 
 @dataclass
@@ -40,6 +47,7 @@ class ArchInfo:
     layer_names: list[str]
     suffix_flops: list[float] = field(default_factory=list)  # per layer, same order as layer_names
     built_on: str = "meta"
+    params: int = 0
 
     @property
     def n_layers(self) -> int:
@@ -81,13 +89,20 @@ def _meta_or_cpu(make, ref: str, cpu: bool = False) -> tuple[nn.Module, str]:
                            "check the model name against timm.list_models()") from None
 
 
-@functools.lru_cache(maxsize=256)
+_ARCH_INFO: dict[tuple[str, bool, str | None], ArchInfo] = {}  # refs differing only in weights share one
+
+
 def _arch_info_cached(key: str, ref: str, include_norm: bool, pattern: str | None) -> ArchInfo:
-    try:
-        return _count(key, ref, include_norm, pattern, cpu=False)
-    except ZoolensError:
-        # a forward on meta tensors can fail (asserts on autograd state, data-dependent shapes): count on the CPU
-        return _count(key, ref, include_norm, pattern, cpu=True)
+    if (key, include_norm, pattern) not in _ARCH_INFO:
+        if len(_ARCH_INFO) >= 256:
+            _ARCH_INFO.clear()
+        try:
+            info = _count(key, ref, include_norm, pattern, cpu=False)
+        except ZoolensError:
+            # a forward on meta tensors can fail (asserts on autograd state, data-dependent shapes): count on the CPU
+            info = _count(key, ref, include_norm, pattern, cpu=True)
+        _ARCH_INFO[key, include_norm, pattern] = info
+    return _ARCH_INFO[key, include_norm, pattern]
 
 
 def _count(key: str, ref: str, include_norm: bool, pattern: str | None, *, cpu: bool) -> ArchInfo:
@@ -124,7 +139,8 @@ def _count(key: str, ref: str, include_norm: bool, pattern: str | None, *, cpu: 
     ordered = sorted(layers, key=lambda l: first_entry.get(l.name, math.inf))
     suffix = [float(fwd - first_entry[l.name]) if l.name in first_entry else float(fwd) for l in ordered]
     return ArchInfo(key=key, input_size=tuple(input_size), forward_flops=float(fwd),
-                    layer_names=[l.name for l in ordered], suffix_flops=suffix, built_on=where)
+                    layer_names=[l.name for l in ordered], suffix_flops=suffix, built_on=where,
+                    params=sum(p.numel() for p in net.parameters()))
 
 
 def arch_info(ref: str, *, include_norm: bool = False, pattern: str | None = None) -> ArchInfo:
@@ -139,33 +155,58 @@ def count_layers(ref: str, *, include_norm: bool = False, pattern: str | None = 
 
 
 # ------------------------------------------------------------------ throughput
-def measure_device_flops(seconds: float = 0.5, device: str | None = None) -> dict[str, float]:
-    """This machine's attained FLOP/s on a short fp32 matmul and a 3×3 conv probe.
+def time_architecture(ref: str, batch_size: int, *, backward: bool, seconds: float = 0.5,
+                      budget_flops: float | None = None, device: str = "cpu") -> AttainedRate:
+    """Build ``ref``'s network for real (random weights, on the CPU) and time it (:func:`measure_attained`).
 
-    Returns ``{"matmul": …, "conv": …, "device": …}``; the plan uses the conv figure
-    for image models (attained model throughput is usually below it).
+    The batch is ``batch_size`` cut down so that one pass is about ``budget_flops`` (at least
+    one image). Raises :class:`ZoolensError` when the network cannot be built or run here.
     """
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    out: dict[str, Any] = {"device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev)}
-    n = 1024 if dev.type == "cuda" else 384
-    a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
-    x = torch.randn(8, 64, 28, 28, device=dev)
-    w = torch.randn(64, 64, 3, 3, device=dev)
-    probes = {"matmul": (lambda: a @ b, 2 * n ** 3),
-              "conv": (lambda: torch.nn.functional.conv2d(x, w, padding=1), 2 * 8 * 64 * 28 * 28 * 64 * 9)}
-    with torch.no_grad():
-        for name, (fn, flops) in probes.items():
-            fn()  # warm-up
-            reps, t0 = 0, time.perf_counter()
-            while True:
-                fn()
-                reps += 1
-                if dev.type == "cuda":
-                    torch.cuda.synchronize(dev)
-                el = time.perf_counter() - t0
-                if el >= seconds / 2:
-                    break
-            out[name] = reps * flops / el
+    info = arch_info(ref)
+    if info.params > MAX_TIMED_PARAMS:
+        raise ZoolensError(f"{info.key} has {info.params:.3g} parameters: too large to build here to be timed",
+                           "its estimate uses the conv probe")
+    per_image = info.forward_flops * (3 if backward else 1)
+    if budget_flops is not None and per_image > 0:
+        batch_size = max(1, min(batch_size, int(budget_flops // per_image)))
+    with torch.random.fork_rng(devices=[]), _quiet():  # random init must not move the caller's RNG
+        net, input_size, _ = _build(ref, cpu=True)
+        try:
+            return measure_attained(net, input_size, batch_size, backward=backward, seconds=seconds,
+                                    device=device, arch=info.key)
+        except Exception as exc:  # noqa: BLE001 — e.g. out of memory, or a net that cannot take gradients
+            raise ZoolensError(f"cannot time {info.key} ({type(exc).__name__}: {str(exc)[:200]})",
+                               "its estimate uses the conv probe") from None
+
+
+Measure = Callable[..., AttainedRate]  # (ref, batch_size, *, backward, seconds, budget_flops, device)
+
+
+def attained_rates(units: list["PlannedUnit"], device_flops: dict[str, Any], *, measure: Measure | None = None,
+                   seconds: float = 0.5, device: str | None = None) -> dict[str, AttainedRate]:
+    """The rate each unit's time is estimated with, by unit id.
+
+    Each architecture is timed once (:func:`time_architecture`, or the injected ``measure``)
+    at the largest batch of its units, with a backward pass when any of them takes
+    gradients. Units without an architecture (``ref``), and architectures that cannot be
+    timed, get the conv probe's rate.
+    """
+    measure = measure or time_architecture
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    groups: dict[str, list[PlannedUnit]] = {}
+    for u in units:
+        if u.ref is not None:
+            groups.setdefault(_arch_key(u.ref)[0], []).append(u)
+    out: dict[str, AttainedRate] = {}
+    for key, members in groups.items():
+        batch = max(u.batch_size or 1 for u in members)
+        backward = any(u.backward_passes > 0 for u in members)
+        try:
+            rate = measure(members[0].ref, batch, backward=backward, seconds=seconds,
+                           budget_flops=device_flops["conv"] * seconds / 4, device=device)
+        except ZoolensError as exc:
+            rate = probe_rate(device_flops, key, str(exc))
+        out.update({u.unit: rate for u in members})
     return out
 
 
@@ -181,6 +222,8 @@ class PlannedUnit:
     backward_passes: float
     flops: float
     flops_fast: float | None = None
+    ref: str | None = None  # the architecture the unit runs: its time is estimated with that one's attained rate
+    batch_size: int | None = None  # images per pass in the run
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,42 +231,65 @@ class PlannedUnit:
 
 @dataclass
 class Plan:
-    """All planned units, their totals and time estimates."""
+    """All planned units, their totals and time estimates.
+
+    ``device`` is the conv/matmul probe (:func:`measure_device_flops`); ``rates`` the rate
+    each unit's time here is estimated with (by unit id; a unit missing there uses the probe).
+    """
 
     units: list[PlannedUnit]
     device: dict[str, Any]
     throughput_tflops: float
+    rates: dict[str, AttainedRate] = field(default_factory=dict)
+
+    def rate(self, unit: PlannedUnit) -> AttainedRate:
+        """The rate ``unit``'s time here is estimated with."""
+        return self.rates.get(unit.unit) or probe_rate(self.device)
+
+    def seconds_here(self, unit: PlannedUnit, fast: bool = False) -> float:
+        """``unit``'s FLOPs (``flops_fast`` with ``fast``) over its architecture's attained FLOP/s here."""
+        flops = unit.flops_fast if fast and unit.flops_fast is not None else unit.flops
+        return flops / self.rate(unit).for_unit(unit.backward_passes)
 
     def totals(self) -> dict[str, dict[str, float]]:
+        """Per study part: units, passes, FLOPs, and seconds here (``units_measured`` of them timed on
+        their architecture, the rest on the probe) and at ``throughput_tflops``."""
         out: dict[str, dict[str, float]] = {}
         for u in self.units:
             t = out.setdefault(u.study, {"units": 0, "forward_passes": 0.0, "backward_passes": 0.0, "flops": 0.0,
-                                         "flops_fast": 0.0})
+                                         "flops_fast": 0.0, "seconds_here": 0.0, "seconds_here_fast": 0.0,
+                                         "units_measured": 0})
             t["units"] += 1
             t["forward_passes"] += u.forward_passes
             t["backward_passes"] += u.backward_passes
             t["flops"] += u.flops
             t["flops_fast"] += u.flops_fast if u.flops_fast is not None else u.flops
+            t["seconds_here"] += self.seconds_here(u)
+            t["seconds_here_fast"] += self.seconds_here(u, fast=True)
+            t["units_measured"] += self.rate(u).source == MEASURED
         for t in out.values():
-            t["seconds_here"] = t["flops"] / self.device["conv"]
-            t["seconds_here_fast"] = t["flops_fast"] / self.device["conv"]
             t["seconds_at_throughput"] = t["flops"] / (self.throughput_tflops * 1e12)
             t["seconds_at_throughput_fast"] = t["flops_fast"] / (self.throughput_tflops * 1e12)
         return out
 
 
-def plan_study(spec: dict[str, Any], *, throughput_tflops: float = 50.0,
-               device_flops: dict[str, Any] | None = None) -> Plan:
+def plan_study(spec: dict[str, Any], *, throughput_tflops: float = 50.0, device_flops: dict[str, Any] | None = None,
+               measure: bool | Measure = True, seconds_per_arch: float = 0.5) -> Plan:
     """Plan a resolved study (see :func:`zoolens.runtime.spec.resolve_study`) without running it.
 
     Each experiment section is costed by its experiment (:meth:`Experiment.cost`), with
-    the same config — and so the same defaults — the run would use.
+    the same config — and so the same defaults — the run would use. ``measure`` times each
+    architecture for about ``seconds_per_arch`` (:func:`attained_rates`; a callable replaces
+    :func:`time_architecture`, e.g. in tests); ``False`` estimates every unit with the conv probe.
     """
     units: list[PlannedUnit] = []
     with _quiet():
         for exp, config in study_parts(spec):
             units += exp.cost(spec["models"], config)
-    return Plan(units, device_flops or measure_device_flops(), throughput_tflops)
+    device_flops = device_flops or measure_device_flops()
+    rates = {} if measure is False else attained_rates(units, device_flops, seconds=seconds_per_arch,
+                                                       measure=None if measure is True else measure)
+    return Plan(units, device_flops, throughput_tflops, rates)
 
 
 def human_seconds(s: float) -> str:
@@ -250,5 +316,5 @@ def _quiet():
         yield
 
 
-__all__ = ["ArchInfo", "Plan", "PlannedUnit", "arch_info", "count_layers", "human_flops", "human_seconds",
-           "measure_device_flops", "plan_study"]
+__all__ = ["ArchInfo", "AttainedRate", "Plan", "PlannedUnit", "arch_info", "attained_rates", "count_layers",
+           "human_flops", "human_seconds", "measure_device_flops", "plan_study", "time_architecture"]
