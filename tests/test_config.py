@@ -111,7 +111,7 @@ def test_the_plan_costs_what_the_run_would_do():
     from zoolens.runtime.plan import arch_info, plan_study
 
     spec = resolve_study({"models": {"refs": ["py:tests.factories:tiny_a"]}, "criticality": {}, "similarity": {}})
-    plan = plan_study(spec, device_flops={"device": "cpu", "conv": 1e9, "matmul": 1e9})
+    plan = plan_study(spec, device_flops={"device": "cpu", "conv": 1e9, "matmul": 1e9}, measure=False)
     by_unit = {u.unit: u for u in plan.units}
     layers = arch_info("py:tests.factories:tiny_a").n_layers
     crit = CriticalityConfig()
@@ -153,7 +153,7 @@ def test_a_gpu_study_plans_on_a_cpu_machine_and_refuses_to_run_there(tmp_path):
     spec = resolve_study(raw)  # planning needs no GPU: the config checks the spelling only
     from zoolens.runtime.plan import plan_study
 
-    assert plan_study(spec, device_flops={"device": "cpu", "conv": 1e9, "matmul": 1e9}).units
+    assert plan_study(spec, device_flops={"device": "cpu", "conv": 1e9, "matmul": 1e9}, measure=False).units
     with pytest.raises(ZoolensError, match="CUDA is not available"):
         run_study(spec)
     assert not (tmp_path / "study").exists()  # refused before anything was written

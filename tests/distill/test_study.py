@@ -26,7 +26,7 @@ def test_the_example_lists_the_preset_covering_every_family_and_method():
 def test_the_plan_lists_every_unit_with_its_cost():
     teachers = ["zoo:fmnist-mini/resnet_baseline", "zoo:fmnist-mini/vit_seed1"]
     spec = resolve_study({"models": {"refs": teachers}, "data": {"n_images": 100}, "distill": {"epochs": 1}})
-    plan = plan_study(spec, device_flops=FLOPS)
+    plan = plan_study(spec, device_flops=FLOPS, measure=False)
     units = pd.DataFrame([u.as_dict() for u in plan.units]).set_index("unit")
     assert set(units.index) == {"sat:attack:vit_baseline", "sat:attack:resnet_baseline", "sat:attack:vit_seed1",
                                 "sat:eval:vit_baseline", "sat:eval:resnet_baseline", "sat:eval:vit_seed1",
@@ -36,7 +36,7 @@ def test_the_plan_lists_every_unit_with_its_cost():
     assert units.loc["distill:vit_seed1", "backward_passes"] == 937 * 64
     assert units.loc["sat:eval:vit_baseline", "forward_passes"] == 2 * 100  # both teachers' adversarials
     twice = plan_study(resolve_study({"models": {"refs": teachers}, "data": {"n_images": 100},
-                                      "distill": {"epochs": 2}}), device_flops=FLOPS)
+                                      "distill": {"epochs": 2}}), device_flops=FLOPS, measure=False)
     two = {u.unit: u.flops for u in twice.units}
     assert two["distill:vit_seed1"] > 1.9 * units.loc["distill:vit_seed1", "flops"]
     assert two["sat:attack:vit_seed1"] == units.loc["sat:attack:vit_seed1", "flops"]

@@ -115,3 +115,27 @@ def test_dead_worker_is_retried_and_completed_units_are_kept(local_ray, tmp_path
     with run.open():  # rerun: only the failed unit is tried again
         again = run_units(run, units, make_executor(ExecutorConfig(kind="ray", max_retries=0)))
     assert sorted(again.already_done) == ["dies-once", "fine"] and list(again.failed) == ["always-dies"]
+
+
+def threads_unit(payload: dict, run: RunDir, context: dict) -> dict:
+    import torch
+
+    run.write_part("threads", payload["id"], pd.DataFrame({"threads": [torch.get_num_threads()]}))
+    return {}
+
+
+def test_a_ray_unit_runs_as_many_threads_as_cpus_it_reserved(local_ray, tmp_path):
+    """Workers are reused between tasks of other sizes: each task sets its own thread count."""
+    from zoolens.threads import available_cores, ray_unit_threads
+
+    got = {}
+    for cpus in (2, 1, 2):  # local_ray has 2 CPUs
+        run = RunDir(tmp_path / f"run{len(got)}")
+        unit = WorkUnit(f"u{cpus}", "tests.runtime.test_ray:threads_unit", {"id": "u"}, (("threads", "u"),))
+        with run.open():
+            report = run_units(run, [unit], make_executor(ExecutorConfig(kind="ray", cpus_per_unit=cpus)))
+        assert report.executed == [unit.id]
+        got[len(got)] = (cpus, int(run.read_part("threads", "u")["threads"].iloc[0]))
+    assert all(n == ray_unit_threads(c, available_cores()) for c, n in got.values()), got
+    if available_cores() >= 2:
+        assert [n for _, n in got.values()] == [2, 1, 2]

@@ -44,8 +44,9 @@ def train_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name."),
               out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: the package's zoo "
                                                  "directory, overwriting the shipped weights)."),
               jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
-                                                 help="Models trained at once, one process each (default: the "
-                                                 "number of CPU cores). Weights do not depend on it."),
+                                                 help="Models trained at once, one process each (default and "
+                                                 "most: CPU cores // the recipes' threads). Weights do not "
+                                                 "depend on it."),
               save_every: Optional[int] = typer.Option(None, "--save-every", min=1,
                                                        help="Also save epoch checkpoints every N epochs (plus epoch "
                                                        "0 and the last) to OUT/checkpoints/NAME/epoch_EEE.safetensors "
@@ -55,8 +56,8 @@ def train_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name."),
 
     Each model trains with a fixed thread count (its recipe's ``num_threads``), so the
     weights are bitwise reproducible on the same software stack whatever ``--jobs`` is.
+    Jobs × threads never exceed the cores: a larger ``--jobs`` is cut down, saying so.
     """
-    import os
     import time
 
     from rich.console import Console
@@ -65,15 +66,17 @@ def train_cmd(zoo: str = typer.Argument("fmnist-mini", help="Zoo name."),
 
     from zoolens.zoo.mini import check_zoo, recipe_for, zoo_dir
     from zoolens.zoo.recipes import ZOO_RECIPES
-    from zoolens.zoo.train_zoo import train_zoo
+    from zoolens.zoo.train_zoo import train_zoo, zoo_jobs
 
     check_zoo(zoo)
     names = list(only) if only else list(ZOO_RECIPES[zoo])
     recipes = [recipe_for(zoo, n) for n in names]
     out_dir = out if out is not None else zoo_dir(zoo)
-    n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(recipes)))
+    n_jobs, notice = zoo_jobs(recipes, jobs)
     t0 = time.perf_counter()
     console = Console(stderr=True)
+    if notice:
+        console.print(f"zoolens: {notice}", highlight=False, markup=False)
     columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:

@@ -132,7 +132,8 @@ class CriticalityExperiment:
                         else f"criticality:{name}#layers[{start}:{stop}]")
                 fwd = n_images * (1 + (stop - start) * s)
                 fast = n_images * (info.forward_flops + s * sum(info.suffix_flops[start:stop]))
-                out.append(PlannedUnit(unit, self.name, name, fwd, 0, fwd * info.forward_flops, fast))
+                out.append(PlannedUnit(unit, self.name, name, fwd, 0, fwd * info.forward_flops, fast, ref,
+                                       config.batch_size))
         return out
 
 

@@ -148,17 +148,19 @@ class DistillExperiment:
         refs = {base: config.baseline, **teachers}
         flops = {m: arch_info(ref).forward_flops for m, ref in refs.items()}
         f_student = flops[base] if refs[base] == config.baseline else arch_info(config.baseline).forward_flops
-        out = [PlannedUnit(f"sat:attack:{m}", self.name, m, n * (k + 2), n * k, n * flops[m] * (2 + 3 * k))
-               for m in refs]
+        out = [PlannedUnit(f"sat:attack:{m}", self.name, m, n * (k + 2), n * k, n * flops[m] * (2 + 3 * k),
+                           ref=refs[m], batch_size=sat.batch_size) for m in refs]
         shown: dict[str, int] = {}
         for _s, t in sat_pairs(list(teachers), base):
             shown[t] = shown.get(t, 0) + n
-        out += [PlannedUnit(f"sat:eval:{t}", self.name, t, c, 0, c * flops[t]) for t, c in shown.items()]
+        out += [PlannedUnit(f"sat:eval:{t}", self.name, t, c, 0, c * flops[t], ref=refs[t], batch_size=sat.batch_size)
+                for t, c in shown.items()]
         images = planned_steps(config, TRAIN_IMAGES) * config.recipe().batch_size
         test = config.test_images or 10_000
         for t in teachers:
-            out.append(PlannedUnit(f"distill:{t}", self.name, t, 2 * images + 2 * test, images,
-                                   images * (3 * f_student + flops[t]) + test * (f_student + flops[t])))
+            out.append(PlannedUnit(f"distill:{t}", self.name, t, 2 * images + 2 * test, images,  # timed as the student
+                                   images * (3 * f_student + flops[t]) + test * (f_student + flops[t]),
+                                   ref=config.baseline, batch_size=config.recipe().batch_size))
         return out
 
 

@@ -18,10 +18,11 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, ContextManager, Iterable, Iterator, Protocol
 
-from zoolens.config import integer, number, one_of, setting, text, validate
+from zoolens.config import integer, label, number, one_of, setting, text, validate
 from zoolens.errors import ZoolensError
 from zoolens.runtime.rundir import RunDir
 from zoolens.runtime.units import UnitOutcome, WorkUnit, execute_unit, log_outcomes
+from zoolens.threads import available_cores, ray_unit_threads
 
 EXECUTORS = ("local", "ray")
 
@@ -44,6 +45,8 @@ class ExecutorConfig:
         Ray cluster address (``auto``, ``ray://host:10001``); ``None`` starts a local Ray instance.
     gpus_per_unit, cpus_per_unit:
         Resources Ray reserves per unit (fractions allowed: 0.5 GPU packs two units per GPU).
+        A unit runs torch with ⌊cpus_per_unit⌋ intra-op threads (at least one), so the units
+        Ray runs at once on a node never use more threads than the node has cores.
     max_retries:
         How often Ray reruns a unit whose worker *died* (OOM kill, node loss). Errors raised by
         the unit itself are not retried: they are reported, and a rerun retries them.
@@ -71,6 +74,13 @@ class ExecutorConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def check_fits(self, cores: int) -> None:
+        """Refuse units that reserve more CPUs than a local Ray instance on ``cores`` cores has: none would start."""
+        if self.cpus_per_unit > cores:
+            raise ZoolensError(f"{label(self, 'cpus_per_unit')} is {self.cpus_per_unit:g} but this machine has {cores} "
+                               "CPU core(s): a local Ray instance would never schedule a unit",
+                               f"use --cpus-per-unit {cores} or less, or --address of a Ray cluster with larger nodes")
 
 
 class Executor(Protocol):
@@ -102,8 +112,16 @@ class LocalExecutor:
         return out
 
 
-def _ray_task(unit: dict[str, Any], run_path: str) -> dict[str, Any]:
-    """The Ray task body: a worker runs the unit and writes its parts itself."""
+def _ray_task(unit: dict[str, Any], run_path: str, cpus_per_unit: float = 1.0) -> dict[str, Any]:
+    """The Ray task body: a worker runs the unit and writes its parts itself.
+
+    Ray reuses a worker process for tasks of other sizes, so each task sets its own
+    intra-op thread count (:func:`~zoolens.threads.ray_unit_threads`): the tasks Ray runs
+    at once on a node (by ``num_cpus``) then never use more threads than its cores.
+    """
+    import torch
+
+    torch.set_num_threads(ray_unit_threads(cpus_per_unit, available_cores()))
     return execute_unit(unit, run_path)
 
 
@@ -122,6 +140,9 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, config: ExecutorConfig):
+        ray = sys.modules.get("ray")
+        if config.address is None and not (ray is not None and ray.is_initialized()):
+            config.check_fits(available_cores())  # this process will start a local instance: before anything is written
         self.config = config
         self._started = False  # this executor called ray.init (and so calls ray.shutdown)
         self._sessions = 0  # open sessions (they nest: a study's holds its experiments')
@@ -169,7 +190,7 @@ class RayExecutor:
             task = ray.remote(_ray_task).options(
                 num_cpus=self.config.cpus_per_unit, num_gpus=self.config.gpus_per_unit,
                 max_retries=self.config.max_retries, retry_exceptions=False, runtime_env=self._runtime_env())
-            pending = {task.remote(u.as_dict(), run_path): u for u in units}
+            pending = {task.remote(u.as_dict(), run_path, self.config.cpus_per_unit): u for u in units}
             out: list[UnitOutcome] = []
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)

@@ -116,10 +116,11 @@ class SatExperiment:
         for ref in models:
             name, f = display_name(ref), flops[ref]
             out.append(PlannedUnit(f"sat:attack:{name}", self.name, name, n * (steps + 2), n * steps,
-                                   n * f * (2 + 3 * steps)))
+                                   n * f * (2 + 3 * steps), ref=ref, batch_size=config.batch_size))
         for ref in models:
             name, passes = display_name(ref), n * len(models)
-            out.append(PlannedUnit(f"sat:eval:{name}", self.name, name, passes, 0, passes * flops[ref]))
+            out.append(PlannedUnit(f"sat:eval:{name}", self.name, name, passes, 0, passes * flops[ref], ref=ref,
+                                   batch_size=config.batch_size))
         return out
 
 

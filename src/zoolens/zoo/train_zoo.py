@@ -1,7 +1,8 @@
 """Training a whole zoo (``zoolens zoo train``): sequential or in parallel processes, writing weights and the manifest.
 
 Each model trains with its recipe's fixed thread count, so the weights do not depend on
-how many models train at once (:mod:`zoolens.zoo.train` has the bitwise-reproducible loop).
+how many models train at once (:mod:`zoolens.zoo.train` has the bitwise-reproducible loop);
+at most ``cores // threads`` models train at once, so jobs × threads never exceed the cores.
 """
 
 from __future__ import annotations
@@ -13,12 +14,35 @@ from typing import Callable, Iterator, Sequence
 import torch
 
 from zoolens.io import sha256_file
+from zoolens.threads import available_cores, fit_jobs
 from zoolens.zoo.architectures import FAMILIES
 from zoolens.zoo.augment import load_split
 from zoolens.zoo.build import build_net, preprocess_for, wrap
 from zoolens.zoo.checkpoints import CheckpointPlan, epoch_callback
 from zoolens.zoo.recipes import ZOO_RECIPES, Recipe
 from zoolens.zoo.train import StepCallback, TrainResult, evaluate, train_recipe
+
+
+def recipe_threads(recipes: Sequence[Recipe]) -> int:
+    """The intra-op threads one training process uses: the largest ``num_threads`` of ``recipes``."""
+    return max((r.num_threads for r in recipes), default=1)
+
+
+def zoo_jobs(recipes: Sequence[Recipe], requested: int | None = None,
+             cores: int | None = None) -> tuple[int, str | None]:
+    """Models to train at once: ``(jobs, notice)`` with jobs × the recipes' threads ≤ ``cores`` (default: this
+    machine's); the default is as many as fit (``cores // threads``, at most one per model), and a larger
+    ``requested`` is cut down with a one-line ``notice`` (see :func:`zoolens.threads.fit_jobs`)."""
+    return fit_jobs(available_cores() if cores is None else cores, recipe_threads(recipes), len(recipes), requested)
+
+
+def _init_worker(threads: int) -> None:
+    """Spawned worker start: the recipe's intra-op threads (also while it loads data) and one inter-op thread."""
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)  # the training loop forks no parallel graph tasks
+    except RuntimeError:  # already set, or inter-op work already started in this process
+        pass
 
 
 def _train_in_worker(recipe: Recipe, updates, max_steps: int | None, plan: CheckpointPlan | None) -> TrainResult:
@@ -44,7 +68,8 @@ def _train_parallel(recipes: Sequence[Recipe], jobs: int,
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                                                       initargs=(recipe_threads(recipes),)) as pool:
         updates = manager.Queue()
         callbacks: dict[str, StepCallback | None] = {}
         pending = {}
@@ -115,7 +140,8 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
     """Train ``recipes``, writing ``weights/NAME.safetensors`` and updating ``manifest.json`` in ``out_dir``.
 
     ``jobs > 1`` trains that many models at once in separate processes (each with the
-    recipe's thread count, so the weights are identical to a sequential run); results
+    recipe's thread count, so the weights are identical to a sequential run; more jobs
+    than ``cores // threads`` are cut down to that, with a warning); results
     are evaluated and written by this process as models finish. The manifest is
     rewritten after every model (atomic replace), so an interrupted run keeps every
     finished model; rows of models not retrained are kept. ``max_steps`` stops every
@@ -130,6 +156,13 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
         from zoolens.errors import ZoolensError
 
         raise ZoolensError(f"save_every must be a number of epochs ≥ 1, got {save_every!r}", "pass e.g. --save-every 1")
+    jobs, notice = zoo_jobs(recipes, jobs)
+    if notice:
+        import warnings
+
+        from zoolens.threads import OversubscriptionWarning
+
+        warnings.warn(notice, OversubscriptionWarning, stacklevel=2)
     out = Path(out_dir)
     (out / "weights").mkdir(parents=True, exist_ok=True)
     manifest_path = out / "manifest.json"
@@ -168,4 +201,4 @@ def train_zoo(zoo: str, recipes: Sequence[Recipe], out_dir: str | Path, *, jobs:
     return done
 
 
-__all__ = ["train_zoo", "write_model"]
+__all__ = ["recipe_threads", "train_zoo", "write_model", "zoo_jobs"]

@@ -115,13 +115,13 @@ class MeasuresExperiment:
         for ref in models:
             name, flops = display_name(ref), arch_info(ref).forward_flops
             out.append(PlannedUnit(f"measures:model:{name}", self.name, name, passes, backward,
-                                   (passes + 2 * backward) * flops))
+                                   (passes + 2 * backward) * flops, ref=ref, batch_size=config.batch_size))
         if "tramer" in ms:
             others = (len(models) - 1) * search
             for ref in models:
                 name = display_name(ref)
                 out.append(PlannedUnit(f"measures:tramer:{name}", self.name, name, others, 0,
-                                       others * arch_info(ref).forward_flops))
+                                       others * arch_info(ref).forward_flops, ref=ref, batch_size=config.batch_size))
         return out
 
 
