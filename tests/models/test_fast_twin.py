@@ -13,14 +13,16 @@ from zoolens.similarity import run_sat
 
 from tests.factories import tiny_model
 
-FAMILIES = ["resnet_baseline", "vit_baseline", "convnext_baseline", "vgg_baseline", "mixer_baseline"]
+# the families with BatchNorm get a twin; the others (LayerNorm) are used as they are
+FAMILIES = {"resnet_baseline": True, "vgg_baseline": True, "vit_baseline": False, "convnext_baseline": False,
+            "mixer_baseline": False}
 
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_twin_logits_and_input_gradients_equal_the_models(name):
     model = load_model(f"zoo:fmnist-mini/{name}").eval()
     twin = fast_twin(model)
-    assert isinstance(twin, FastTwin)  # every mini-zoo family traces
+    assert isinstance(twin, FastTwin) is FAMILIES[name]
     x = torch.rand(16, *model.input_size, generator=torch.Generator().manual_seed(0))
     a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
     la, lb = model(a), twin(b)
@@ -49,7 +51,7 @@ def test_a_model_in_training_mode_or_not_wrapped_is_used_as_it_is():
 
 
 def test_sat_with_the_twin_equals_sat_with_the_models_within_a_point(tmp_path):
-    refs = ["zoo:fmnist-mini/resnet_baseline", "zoo:fmnist-mini/vit_baseline"]
+    refs = ["zoo:fmnist-mini/resnet_baseline", "zoo:fmnist-mini/vgg_baseline"]
     kw = dict(data="fashion-mnist", n_images=200, steps=5, eps=16 / 255, alpha=4 / 255, batch_size=100,
               n_resamples=20, progress=False)
     fast = run_sat(refs, out=tmp_path / "fast", fast=True, **kw)
