@@ -66,15 +66,17 @@ def batched_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 
 
 
 COMPUTE_PRECISIONS = ("fp32", "bf16")
+#: every precision :func:`autocast` knows (criticality also offers fp16; SAT offers COMPUTE_PRECISIONS)
+AUTOCAST_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def autocast(device: torch.device | str, precision: str = "fp32") -> contextlib.AbstractContextManager:
-    """``torch.autocast`` in bfloat16 for ``bf16``; nothing for ``fp32`` (exact float32)."""
+    """``torch.autocast`` in that dtype for ``bf16``/``fp16``; nothing for ``fp32`` (exact float32)."""
     if precision == "fp32":
         return contextlib.nullcontext()
-    if precision != "bf16":
-        raise ZoolensError(f"unknown compute precision {precision!r}", "use fp32 or bf16")
-    return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+    if precision not in AUTOCAST_DTYPES:
+        raise ZoolensError(f"unknown compute precision {precision!r}", f"use one of {', '.join(AUTOCAST_DTYPES)}")
+    return torch.autocast(device_type=torch.device(device).type, dtype=AUTOCAST_DTYPES[precision])
 
 
 @contextlib.contextmanager
@@ -98,4 +100,4 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
         model.train(was_training)
 
 
-__all__ = ["COMPUTE_PRECISIONS", "autocast", "batched_logits", "frozen"]
+__all__ = ["AUTOCAST_DTYPES", "COMPUTE_PRECISIONS", "autocast", "batched_logits", "frozen"]

@@ -14,13 +14,14 @@ from typing import Callable, Iterator
 
 import torch
 
+from zoolens.inference import AUTOCAST_DTYPES, autocast
 from zoolens.criticality.metrics import MetricSums, clean_probabilities
 from zoolens.criticality.strategies import Randomizer
 from zoolens.criticality.suffix import SuffixGraph, swapped_parameters
 from zoolens.models.layers import LayerInfo
 from zoolens.models.wrapper import WrappedModel
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS = AUTOCAST_DTYPES  # the criticality config validates against these names
 
 
 @dataclass
@@ -31,12 +32,6 @@ class EngineResult:
     clean_correct: int
     n_images: int
     engine: str
-
-
-def _autocast(device: torch.device, precision: str):
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=PRECISIONS[precision])
 
 
 def _batches(images: torch.Tensor, labels: torch.Tensor | None, batch_size: int, device: torch.device,
@@ -85,7 +80,7 @@ def run_naive(model: WrappedModel, layers: list[LayerInfo], images: torch.Tensor
     model.to(dev).eval()
     channels_last = dev.type == "cuda"
     sums = {(l.name, s): MetricSums() for l in layers for s in seeds}
-    with torch.inference_mode(), _autocast(dev, precision):
+    with torch.inference_mode(), autocast(dev, precision):
         clean, correct = [], 0
         for x, y in _batches(images, labels, batch_size, dev, channels_last):
             logits = model(x).float()
@@ -137,7 +132,7 @@ def _run_fast(model: WrappedModel, layers: list[LayerInfo], images: torch.Tensor
     params = _param_sets(randomizer, layers, seeds, dev, channels_last)
     correct = 0
     n_batches = (images.shape[0] + batch_size - 1) // batch_size
-    with torch.inference_mode(), _autocast(dev, precision):
+    with torch.inference_mode(), autocast(dev, precision):
         for b, (x, y) in enumerate(_batches(images, labels, batch_size, dev, channels_last)):
             logits, env = graph.run(model.normalize(x), keep=keep)
             logits = logits.float()
