@@ -1,4 +1,4 @@
-"""torch.fx helpers of the suffix replay: a tracer that respects timm's leaves, in-place
+"""torch.fx helpers of the suffix replay: in-place
 switches, parameter swaps and how a traced value depends on the batch.
 
 Hand-written for the same reason as :mod:`zoolens.criticality.suffix`: torch.fx gives
@@ -13,8 +13,6 @@ from typing import Any, Iterator
 
 import torch
 from torch import nn
-
-from zoolens.models.tracing import Tracer, default_args  # noqa: F401  (re-exported for suffix.py)
 
 
 @dataclass

@@ -31,7 +31,8 @@ from torch import fx, nn
 from torch.func import functional_call
 
 from zoolens.models.folding import fold_conv_bn, folded_parameters
-from zoolens.criticality.fx_tools import Kind, Tracer, classify, default_args, no_inplace, swapped_parameters
+from zoolens.criticality.fx_tools import Kind, classify, no_inplace, swapped_parameters
+from zoolens.models.tracing import Tracer, default_args
 
 _INPLACE_FUNCS = {operator.iadd: operator.add, operator.isub: operator.sub, operator.imul: operator.mul,
                   operator.itruediv: operator.truediv}
