@@ -7,21 +7,18 @@ the speedups, the largest |Δ criticality| against naive and the FLOP ratio naiv
 (from ``zoolens.runtime.plan.arch_info``). The bound is that ratio × (peak / naive's GFLOP/s),
 with the peak from ``benchmarks/roofline.py``.
 """
-import time, warnings, torch
+import time, warnings
 warnings.simplefilter("ignore")
-from zoolens.criticality.engines import ENGINES
-from zoolens.criticality.strategies import Randomizer
+from benchmarks.criticality import _run
 from zoolens.data import load_data
 from zoolens.models import discover_layers, load_model
-from torch.utils.flop_counter import FlopCounterMode
 model = load_model("timm:resnet50@init:0").eval()
 ds = load_data("digits", n=8, seed=0, model=model)
 layers = discover_layers(model.net, model.input_size)
 seeds = [0, 1, 2]
 res, t = {}, {}
 def run(e):
-    r = Randomizer(model, "init"); model.reinitializer.cache_size = 4
-    return ENGINES[e](model, layers, ds.images, None, r, seeds, batch_size=8)
+    return _run(e, model, ds, None, layers, seeds, 8)  # the engines as benchmarks/criticality.py runs them
 run("fast")  # warm-up: fresh parameter builds cached
 for e in ("naive", "fast", "suffix"):
     t0 = time.perf_counter(); res[e] = run(e); t[e] = time.perf_counter() - t0
