@@ -59,7 +59,7 @@ def criticality_command(
     precision: str = config_option(C, "precision"),
     target_se: float = config_option(C, "target_se"),
     se_chunk: int = config_option(C, "se_chunk"),
-    batch_size: int = config_option(C, "batch_size"),
+    batch_size: str = config_option(C, "batch_size", as_text=True),
     device: str = config_option(C, "device"),
     layers_per_unit: int = config_option(C, "layers_per_unit"),
     auxiliary_below: float = config_option(C, "auxiliary_below"),

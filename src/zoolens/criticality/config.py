@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from zoolens.checks import check_device, seed_list
+from zoolens.criticality.batching import AUTO
 from zoolens.criticality.engines import ENGINES, PRECISIONS
 from zoolens.config import boolean, integer, label, number, one_of, recorded, setting, text, validate
 from zoolens.errors import ZoolensError
@@ -45,6 +46,16 @@ def _layers(value: Any, label_: str) -> str | None:
     return value
 
 
+def _batch_size(value: Any, label_: str) -> int | str:
+    if isinstance(value, str) and value.strip().isdigit():  # from the command line or a study file as text
+        value = int(value)
+    if value == AUTO:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ZoolensError(f"{label_} must be a whole number ≥ 1 or 'auto', got {value!r}", "e.g. 64 or auto")
+    return value
+
+
 def _device(value: Any, label_: str) -> str:
     return check_device(value, label_, require_available=False) or "cpu"  # availability: preflight
 
@@ -77,7 +88,9 @@ class CriticalityConfig:
                                     "most this, up to --n-images (0: every layer uses every image).")
     se_chunk: int = setting(100, check=integer(2), flag="--se-chunk", record_if=_adaptive,
                             help="With --target-se: images added per step (the first step too).")
-    batch_size: int = setting(64, check=integer(1), help="Images per forward pass.")
+    batch_size: int | str = setting(64, check=_batch_size,
+                                    help="Images per forward pass, or auto (time the engine at doubling "
+                                         "batches on this machine and keep the fastest).")
     device: str = setting("cpu", check=_device, help="cpu or cuda.")
     layers_per_unit: int = setting(0, check=integer(0),
                                    help="Split each model into work units of this many layers (0: one per model).")

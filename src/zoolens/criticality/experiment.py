@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from zoolens.checks import check_data, check_device, check_refs
+from zoolens.criticality.batching import AUTO, CEILING
 from zoolens.criticality.config import CriticalityConfig
 from zoolens.criticality.one_model import criticality_one_model
 from zoolens.criticality.tables import ROW_COLUMNS, complete_rows, summarize, with_budget
@@ -132,8 +133,9 @@ class CriticalityExperiment:
                         else f"criticality:{name}#layers[{start}:{stop}]")
                 fwd = n_images * (1 + (stop - start) * s)
                 fast = n_images * (info.forward_flops + s * sum(info.suffix_flops[start:stop]))
-                out.append(PlannedUnit(unit, self.name, name, fwd, 0, fwd * info.forward_flops, fast, ref,
-                                       config.batch_size))
+                # auto: time the largest batch it may choose (the planner cuts it to its timing budget)
+                batch = CEILING if config.batch_size == AUTO else config.batch_size
+                out.append(PlannedUnit(unit, self.name, name, fwd, 0, fwd * info.forward_flops, fast, ref, batch))
         return out
 
 

@@ -8,6 +8,7 @@ import warnings
 import pandas as pd
 
 from zoolens.criticality.adaptive import run_adaptive
+from zoolens.criticality.batching import AUTO, TunedEngine
 from zoolens.criticality.config import CriticalityConfig
 from zoolens.criticality.engines import ENGINES
 from zoolens.criticality.labels import paper_labels
@@ -73,7 +74,8 @@ def criticality_one_model(model: WrappedModel, config: CriticalityConfig, *, dis
     if progress is not None:
         task = progress.add_task(f"{name}", total=len(layers))
         tick = lambda amount: progress.advance(task, amount)  # noqa: E731
-    adaptive = run_adaptive(ENGINES[settings.engine], model, layers, data.images, labels, randomizer, seeds,
+    engine = TunedEngine(ENGINES[settings.engine]) if settings.batch_size == AUTO else ENGINES[settings.engine]
+    adaptive = run_adaptive(engine, model, layers, data.images, labels, randomizer, seeds,
                             target_se=settings.target_se, chunk=settings.se_chunk, order_seed=settings.data_seed,
                             batch_size=settings.batch_size, device=settings.device, precision=settings.precision,
                             tick=tick)
@@ -97,6 +99,7 @@ def criticality_one_model(model: WrappedModel, config: CriticalityConfig, *, dis
                result.clean_correct / len(data) if labels is not None else math.nan,
                "n_images": len(data), "parameters": int(sum(p.numel() for p in model.net.parameters())),
                "n_layers": n_layers_total, "engine": result.engine, "data_fingerprint": data.fingerprint,
+               "batch_size": engine.batch if isinstance(engine, TunedEngine) else settings.batch_size,
                "image_passes": adaptive.image_passes, "image_passes_fixed": adaptive.image_passes_fixed}
     return df, summary
 
