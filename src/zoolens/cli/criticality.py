@@ -82,13 +82,13 @@ def criticality_command(
     from zoolens.criticality import criticality
     from zoolens.zoo.selection import model_refs
 
-    refs = model_refs(model, zoo, only)  # parse
     config = CriticalityConfig(data=data, n_images=n_images, data_seed=data_seed, seeds=parse_seeds(seeds),
                                randomize=randomize, engine=engine, include_norm=include_norm, layers=layers,
                                precision=precision, target_se=target_se, se_chunk=se_chunk,
                                batch_size=batch_size, device=device,
                                layers_per_unit=layers_per_unit, auxiliary_below=auxiliary_below,
                                critical_above=critical_above, trust_checkpoint=trust_checkpoint)  # config
+    refs = model_refs(model, zoo, only)  # parse (after the settings: a bad value is named even without models)
     ex = ExecutorConfig(kind=executor, address=address, gpus_per_unit=gpus_per_unit,
                                  cpus_per_unit=cpus_per_unit)
     table = criticality(refs, config, out=out, executor=ex, progress=True)  # API
