@@ -39,7 +39,7 @@ class TunedEngine:
     """An engine (:data:`~zoolens.criticality.engines.ENGINES`) that picks its batch on the run's own images.
 
     Its first call runs consecutive slices of the images at doubling batch sizes from
-    :data:`START`, timing each slice per image (every layer, every seed: the real work, so
+    :data:`START` (after one untimed warm-up slice of that size), timing each slice per image (every layer, every seed: the real work, so
     nothing is thrown away), until a doubling is no longer :data:`MIN_GAIN` faster; the rest
     of that call and every later call use the fastest batch seen (:attr:`batch`). The
     results merge the slices' metric sums, so they equal one call at any fixed batch up to
@@ -57,6 +57,9 @@ class TunedEngine:
                  tick: Callable[[float], None] | None = None, **kw: Any) -> EngineResult:
         n = int(images.shape[0])
         parts, pos, b, best = [], 0, self.start, None
+        if self.batch is None and not self.timings:  # warm-up slice, untimed: fresh layers drawn, buffers allocated
+            pos = min(self.start, n)
+            parts.append(self._call(model, layers, images, labels, randomizer, seeds, 0, pos, pos, tick, n, kw))
         while self.batch is None and pos < n:
             take = min(b, n - pos)
             t0 = self.clock()
