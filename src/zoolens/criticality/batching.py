@@ -2,10 +2,10 @@
 
 The best batch is set by two costs that no static rule captured here. Small batches pay the
 replay's per-pass overhead (Python, kernel set-up) on few images; large ones spill the CPU's
-cache. Measured with the fast engine on 512 Fashion-MNIST images, 3 seeds (2-core AMD EPYC,
-32 MiB L3; ``benchmarks/batch_size.py``), the best batch was 256 for the mini ResNet but 64
-for the mini ViT and ConvNeXt. A rule "largest batch whose busiest layer fits in L3" chose
-64 / 128 / 32 (76 / 94 / 89 % of the best), no better than the fixed default of 64. So, like
+cache. Measured with the fast engine (2-core AMD EPYC, 32 MiB L3; ``benchmarks/batch_size.py``,
+numbers in ``benchmarks/RESULTS.md``), the best batch was 128 for the mini ResNet, 32-64 for
+the mini ViT and ConvNeXt and 8 for a ResNet-50 at 224. A rule "largest batch whose busiest
+layer fits in L3" did no better than the fixed default of 64 on the mini zoo. So, like
 ``torch.backends.cudnn.benchmark`` for convolution algorithms, ``auto`` times the run's own
 first images at doubling batch sizes and keeps the fastest (:class:`TunedEngine`). Timing one
 layer on separate probe images instead chose badly (512 / 256 / 256): the clean pass, run once
