@@ -97,3 +97,13 @@ def test_the_cli_takes_auto_and_refuses_a_typo_before_writing(tmp_path, capsys):
     assert len(err) == 1 and "--batch-size" in err[0] and "auto" in err[0] and not out.exists()
     assert main([*args, "--batch-size", "auto"]) == 0
     assert pd.read_csv(out / "models.csv")["batch_size"].iloc[0] in (4, 8)
+
+
+def test_quick_slices_are_timed_together_for_at_least_min_seconds():
+    fake = _Recorder({4: 0.02, 8: 0.01, 16: 0.02})  # 0.08 s per slice at 4 and 8: four slices make 0.25 s
+    tuned = TunedEngine(fake, clock=fake.clock, min_seconds=0.25)
+    tuned(None, ["l1"], torch.arange(400, dtype=torch.float32)[:, None], None, None, [0])
+    batches = [b for _, b in fake.calls]
+    assert tuned.batch == 8
+    assert batches == [4] + [4] * 4 + [8] * 4 + [16] + [8]  # warm-up, 4 × 4, 4 × 8, one 16 (0.32 s), the rest
+    assert sum(len(got) for got, _ in fake.calls) == 400

@@ -33,22 +33,25 @@ AUTO = "auto"
 START = 4        # the smallest batch tried
 CEILING = 512    # the largest: beyond it nothing measured got faster, and the cached clean pass grows
 MIN_GAIN = 1.03  # a doubling must be ≥ 3 % faster per image to count as better (timer noise)
+MIN_SECONDS = 0.25  # each batch size is timed over at least this long (several slices when they are quick)
 
 
 class TunedEngine:
     """An engine (:data:`~zoolens.criticality.engines.ENGINES`) that picks its batch on the run's own images.
 
     Its first call runs consecutive slices of the images at doubling batch sizes from
-    :data:`START` (after one untimed warm-up slice of that size), timing each slice per image (every layer, every seed: the real work, so
-    nothing is thrown away), until a doubling is no longer :data:`MIN_GAIN` faster; the rest
+    :data:`START` (after one untimed warm-up slice of that size), timing each size per image over at least :data:`MIN_SECONDS` of
+    slices (every layer, every seed: the real work, so nothing is thrown away), until a doubling is no longer :data:`MIN_GAIN` faster; the rest
     of that call and every later call use the fastest batch seen (:attr:`batch`). The
     results merge the slices' metric sums, so they equal one call at any fixed batch up to
     float rounding (the order of the sums).
     """
 
     def __init__(self, engine: Callable, *, start: int = START, ceiling: int = CEILING,
-                 min_gain: float = MIN_GAIN, clock: Callable[[], float] = time.perf_counter) -> None:
+                 min_gain: float = MIN_GAIN, min_seconds: float = MIN_SECONDS,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.engine, self.start, self.ceiling, self.min_gain, self.clock = engine, start, ceiling, min_gain, clock
+        self.min_seconds = min_seconds
         self.batch: int | None = None
         self.timings: dict[int, float] = {}
 
@@ -60,25 +63,25 @@ class TunedEngine:
         if self.batch is None and not self.timings:  # warm-up slice, untimed: fresh layers drawn, buffers allocated
             pos = min(self.start, n)
             parts.append(self._call(model, layers, images, labels, randomizer, seeds, 0, pos, pos, tick, n, kw))
-        while self.batch is None and pos < n:
-            take = min(b, n - pos)
-            t0 = self.clock()
-            parts.append(self._call(model, layers, images, labels, randomizer, seeds, pos, take, take, tick, n, kw))
-            if take == b:  # a full slice: a fair timing of this batch size
-                self.timings[b] = (self.clock() - t0) / take
-                if best is None or self.timings[b] * self.min_gain <= self.timings[best]:
-                    best = b
-                else:
-                    self.batch = best
-            pos += take
+        while self.batch is None and pos < n - b + 1:
+            # full slices of b until MIN_SECONDS have passed: a few ms per slice is timer and scheduler noise
+            t0, done = self.clock(), 0
+            while pos + b <= n and (done == 0 or self.clock() - t0 < self.min_seconds):
+                parts.append(self._call(model, layers, images, labels, randomizer, seeds, pos, b, b, tick, n, kw))
+                pos, done = pos + b, done + b
+            self.timings[b] = (self.clock() - t0) / done
+            if best is None or self.timings[b] * self.min_gain <= self.timings[best]:
+                best = b
+            else:
+                self.batch = best
             if b * 2 > self.ceiling and self.batch is None:
                 self.batch = best
             b *= 2
+        if self.batch is None and best is not None:  # the images ran out while it was still getting faster
+            self.batch = best
         if pos < n:
             parts.append(self._call(model, layers, images, labels, randomizer, seeds, pos, n - pos,
                                     self.batch or self.start, tick, n, kw))
-        if self.batch is None and best is not None:  # the images ran out while it was still getting faster
-            self.batch = best
         return _merged(parts, n)
 
     def _call(self, model, layers, images, labels, randomizer, seeds, pos, take, batch, tick, n, kw) -> EngineResult:
@@ -96,4 +99,4 @@ def _merged(parts: list[EngineResult], n: int) -> EngineResult:
     return EngineResult(sums, sum(p.clean_correct for p in parts), n, parts[0].engine if parts else "fast")
 
 
-__all__ = ["AUTO", "CEILING", "MIN_GAIN", "START", "TunedEngine"]
+__all__ = ["AUTO", "CEILING", "MIN_GAIN", "MIN_SECONDS", "START", "TunedEngine"]
