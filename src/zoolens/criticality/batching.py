@@ -33,17 +33,19 @@ AUTO = "auto"
 START = 4        # the smallest batch tried
 CEILING = 512    # the largest: beyond it nothing measured got faster, and the cached clean pass grows
 MIN_GAIN = 1.03  # a doubling must be ≥ 3 % faster per image to count as better (timer noise)
-MIN_SECONDS = 0.25  # each batch size is timed over at least this long (several slices when they are quick)
+MIN_SECONDS = 0.05  # each batch size is timed over at least this long (several slices when they are quick;
+                    # 0.25 s made tuning cost more than a 512-image mini-zoo run: 0.59× the default)
 
 
 class TunedEngine:
     """An engine (:data:`~zoolens.criticality.engines.ENGINES`) that picks its batch on the run's own images.
 
     Its first call runs consecutive slices of the images at doubling batch sizes from
-    :data:`START` (after one untimed warm-up slice of that size), timing each size per image over at least :data:`MIN_SECONDS` of
-    slices (every layer, every seed: the real work, so nothing is thrown away), until a doubling is no longer :data:`MIN_GAIN` faster; the rest
-    of that call and every later call use the fastest batch seen (:attr:`batch`). The
-    results merge the slices' metric sums, so they equal one call at any fixed batch up to
+    :data:`START` (after one untimed warm-up slice of that size). Each size is timed per
+    image over at least :data:`MIN_SECONDS` of slices (every layer, every seed: the real
+    work, so nothing is thrown away) until a doubling is no longer :data:`MIN_GAIN` faster;
+    the rest of that call and every later call use the fastest batch seen (:attr:`batch`).
+    The results merge the slices' metric sums, so they equal one call at any fixed batch up to
     float rounding (the order of the sums).
     """
 
@@ -64,7 +66,7 @@ class TunedEngine:
             pos = min(self.start, n)
             parts.append(self._call(model, layers, images, labels, randomizer, seeds, 0, pos, pos, tick, n, kw))
         while self.batch is None and pos < n - b + 1:
-            # full slices of b until MIN_SECONDS have passed: a few ms per slice is timer and scheduler noise
+            # full slices of b until MIN_SECONDS have passed: one slice of a few ms is timer and scheduler noise
             t0, done = self.clock(), 0
             while pos + b <= n and (done == 0 or self.clock() - t0 < self.min_seconds):
                 parts.append(self._call(model, layers, images, labels, randomizer, seeds, pos, b, b, tick, n, kw))
