@@ -145,7 +145,7 @@ def test_cli_analyze_places_one_sided_newcomers_in_unchanged_clusters(tmp_path):
     base = [f"py:tests.factories:{m}" for m in ("digits_linear", "digits_features", "digits_features2")]
     common = ["--data", "digits", "--n-images", "80", "--steps", "3", "--batch-size", "64", "-q"]
     assert main(["similarity", *sum((["--model", m] for m in base), []), *common, "--out", str(run)]) == 0
-    assert main(["analyze", str(run), "--no-ensembles", "--k", "2"]) == 0
+    assert main(["analyze", str(run), "--no-ensembles", "--no-figures", "--k", "2"]) == 0
     before = pd.read_csv(run / "analysis" / "sat_clusters.csv")
     assert not (run / "analysis" / "sat_newcomer_placement.csv").exists()  # no newcomers: nothing new
     src, tgt = "py:tests.factories:digits_features3", "py:tests.analysis.test_newcomer_placement:digits_features17"

@@ -56,7 +56,7 @@ def test_analyze_writes_the_curve_the_stability_table_and_the_finding(ckpt_run):
 
 def test_cli_stability_pair_option(ckpt_run, capsys):
     pair = "resnet_baseline@epoch_001,resnet_baseline@epoch_002"  # both trained: X_AB ≠ ∅
-    assert main(["analyze", str(ckpt_run), "--no-ensembles", "-q", "--stability-pair", pair]) == 0
+    assert main(["analyze", str(ckpt_run), "--no-ensembles", "--no-figures", "-q", "--stability-pair", pair]) == 0
     stab = pd.read_csv(ckpt_run / "analysis" / "sat_stability.csv")
     assert set(zip(stab["model_a"], stab["model_b"])) == {tuple(pair.split(","))}
     for bad, msg in (("onlyone", "not two different model names"), ("x,y", "no per-image outcomes")):

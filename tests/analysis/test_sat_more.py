@@ -103,7 +103,8 @@ def test_analyze_reports_same_misclassification_and_attack_agreement(tmp_path):
     kw = dict(data="digits", n_images=120, batch_size=64, n_resamples=20, eps=8 / 255, steps=5)
     run_sat(models, attack="pgd", out=tmp_path / "pgd", **kw)
     run_sat(models, attack="apgd", out=tmp_path / "apgd", **kw)
-    assert main(["analyze", str(tmp_path / "pgd"), "--no-ensembles", "--compare", str(tmp_path / "apgd")]) == 0
+    assert main(["analyze", str(tmp_path / "pgd"), "--no-ensembles", "--no-figures", "--compare",
+                 str(tmp_path / "apgd")]) == 0
     found = {f["id"]: f for f in json.loads((tmp_path / "pgd" / "analysis" / "findings.json").read_text())}
     robust = found["sat.attack_robustness"]
     assert robust["verdict"] in ("reproduced", "not reproduced") and "bootstrap interval over models" in robust["evidence"]
@@ -114,7 +115,7 @@ def test_analyze_reports_same_misclassification_and_attack_agreement(tmp_path):
     f = tmp_path / "pgd" / "transfer_images.parquet"
     old = pd.read_parquet(f)
     old[old["both_correct"]][["source", "target", "image", "fooled"]].to_parquet(f)  # format 1: X_AB rows only
-    assert main(["analyze", str(tmp_path / "pgd"), "--no-ensembles"]) == 0
+    assert main(["analyze", str(tmp_path / "pgd"), "--no-ensembles", "--no-figures"]) == 0
     found = {f["id"]: f for f in json.loads((tmp_path / "pgd" / "analysis" / "findings.json").read_text())}
     assert found["sat.same_misclassification"]["verdict"] == "not testable"
     assert "re-run `zoolens similarity`" in found["sat.same_misclassification"]["evidence"]

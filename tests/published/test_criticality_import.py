@@ -26,7 +26,7 @@ def imported(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("pub") / "crit"
     assert main(["import", "criticality", "published", "--out", str(out)]) == 0
-    a = analyze(out)
+    a = analyze(out, figures=False)  # the tests read tables and findings
     return out, a
 
 
@@ -122,6 +122,18 @@ def test_scorecard_fields(imported):
         assert set(x) >= {"id", "claim", "paper", "measured", "verdict", "evidence"}
         assert x["verdict"] in VERDICTS and x["evidence"]
         assert x["verdict"] != "not testable", x["id"]  # the published zoo has what every claim needs
+
+
+@pytest.mark.slow
+def test_no_figures_writes_the_tables_and_scorecard_only(imported, capsys):
+    out, a = imported
+    folder = out / "analysis"
+    assert a.figures == [] and not list(folder.glob("*.png")) and not list(folder.glob("*.pdf"))
+    assert json.loads((folder / "index.json").read_text())["figures"] == []
+    assert (folder / "criticality_matrix.csv").is_file() and len(json.loads((folder / "findings.json").read_text()))
+    capsys.readouterr()
+    assert main(["analyze", "-q", "--no-figures", str(out)]) == 0  # the same through the command line
+    assert "0 figures" in capsys.readouterr().out and not list(folder.glob("*.png"))
 
 
 @pytest.mark.slow  # the module fixture imports and analyses all 50 published models (~15 s)

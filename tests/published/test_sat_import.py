@@ -94,7 +94,7 @@ def analysed(imported):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(logits, "clean_logits", no_loading)
-        a = analyze(imported, ensembles=True)
+        a = analyze(imported, ensembles=True, figures=False)  # the tests read tables and findings
     return a, {f["id"]: f for f in a.findings}
 
 

@@ -32,6 +32,8 @@ def analyze_command(
     measures: Optional[Path] = typer.Option(None, "--measures", help="SAT: a `zoolens measures` run on the same "
                                                                      "images to compare SAT with (default: a "
                                                                      "study's sibling measures/ folder)."),
+    no_figures: bool = typer.Option(False, "--no-figures", help="Tables and the scorecard only: no PNG/PDF "
+                                                               "figures (drawing is most of the time)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Analyses, CSV tables and PNG/PDF figures of runs, written to DIR/analysis/.
@@ -52,7 +54,7 @@ def analyze_command(
     for d in run:
         a = analyze(d, baseline=baseline, exclude_category=exclude_category, k=k_value, compare=compare, seed=seed,
                     progress=not quiet, ensembles=not no_ensembles, against=against, measures=measures,
-                    stability_pairs=pairs)
+                    stability_pairs=pairs, figures=not no_figures)
         console.print(escape(f"{d}: {len(a.figures)} figures, {len(a.tables)} tables → {a.folder}"), highlight=False)
         for f in a.findings:  # evidence is plain text: "[measures]" must print, not vanish as rich markup
             console.print(f"  {escape(f['id'])}: [bold]{escape(f['verdict'])}[/bold] — {escape(f['evidence'])}",
