@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from zoolens.criticality.engines import EngineResult
-from zoolens.criticality.metrics import MetricSums
+from zoolens.criticality.metrics import MetricSums, merge_into
 from zoolens.criticality.strategies import Randomizer
 from zoolens.models.layers import LayerInfo
 from zoolens.models.wrapper import WrappedModel
@@ -135,10 +135,8 @@ def run_adaptive(engine: Engine, model: WrappedModel, layers: list[LayerInfo], i
         passes += len(idx) * (1 + len(active) * n_seeds)
         correct += res.clean_correct
         seen += len(idx)
+        merge_into(sums, res.sums)
         for l in active:
-            for s in seeds:
-                key = (l.name, s)
-                sums[key] = sums[key].merged(res.sums[key]) if key in sums else res.sums[key]
             n_used[l.name] = seen
             se[l.name] = layer_se(sums, l.name, seeds)
         active = [l for l in active if not se[l.name] <= target_se]  # NaN SE (under 2 images) never finishes

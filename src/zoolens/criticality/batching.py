@@ -24,7 +24,7 @@ from typing import Any, Callable
 import torch
 
 from zoolens.criticality.engines import EngineResult
-from zoolens.criticality.metrics import MetricSums
+from zoolens.criticality.metrics import MetricSums, merge_into
 from zoolens.criticality.strategies import Randomizer
 from zoolens.models.layers import LayerInfo
 from zoolens.models.wrapper import WrappedModel
@@ -96,8 +96,7 @@ class TunedEngine:
 def _merged(parts: list[EngineResult], n: int) -> EngineResult:
     sums: dict[tuple[str, int], MetricSums] = {}
     for part in parts:
-        for key, value in part.sums.items():
-            sums[key] = sums[key].merged(value) if key in sums else value
+        merge_into(sums, part.sums)
     return EngineResult(sums, sum(p.clean_correct for p in parts), n, parts[0].engine if parts else "fast")
 
 

@@ -89,6 +89,12 @@ class MetricSums:
         }
 
 
+def merge_into(sums: dict, new: dict) -> None:
+    """Add ``new``'s metric sums (later images) to ``sums``, key by key (a new key is taken as it is)."""
+    for key, value in new.items():
+        sums[key] = sums[key].merged(value) if key in sums else value
+
+
 def clean_probabilities(logits: torch.Tensor, name: str = "the model") -> torch.Tensor:
     """Softmax of the unmodified model's logits, in float64 (the reference for every metric).
 
